@@ -1,0 +1,14 @@
+"""`make bench`: run every benchmark and print its figures next to the targets."""
+
+from __future__ import annotations
+
+from bench import render
+
+
+def main() -> None:
+    """Run the benchmarks in turn."""
+    render.main()
+
+
+if __name__ == "__main__":
+    main()

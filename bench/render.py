@@ -1,0 +1,104 @@
+"""Render + inline one 20-story edition, and personalise recipients from the rendered variant."""
+
+from __future__ import annotations
+
+import html
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from digest.edition import build_edition
+from digest.message import PreparedEdition, Recipient, compose
+from digest.render import inline_css, render_edition, render_template, template_env
+from digest.settings import NewsletterSettings
+from digest.store.articles import ArticleRecord
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+CONTEXT = {
+    "description": "Benchmark newsletter.",
+    "postal_address": "1 Sample Street",
+    "sender_name": "Bench",
+    "base_url": "https://news.example.com",
+    "view_url": "https://news.example.com/archive/bench/1",
+}
+
+
+def articles(n: int) -> list[ArticleRecord]:
+    """n generated articles over four tags."""
+    tags = ["transit", "housing", "climate", "open-source"]
+    body = " ".join(
+        f"Sentence {i} says something specific about the matter at hand." for i in range(40)
+    )
+    return [
+        ArticleRecord(
+            id=i,
+            title=f"Generated headline number {i} about a local matter",
+            text=body,
+            url=f"https://example.org/{i}",
+            author=None,
+            source=f"Source {i % 5}",
+            published_at=NOW - timedelta(hours=i),
+            word_count=400,
+            tags=(tags[i % 4],),
+        )
+        for i in range(n)
+    ]
+
+
+def timed(fn, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
+    """Wall-clock seconds of each of `repeat` calls."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    """Print render, inline and personalisation figures."""
+    nl = NewsletterSettings(title="Bench", tags=["transit", "housing", "climate", "open-source"])
+    content = build_edition("bench", nl, articles(20), 1, NOW)
+    env = template_env()
+    render_edition(env, content, CONTEXT)  # warm the template and CSS caches
+    whole = timed(lambda: render_edition(env, content, CONTEXT), 20)
+    raw = render_template(env, "email/digest.html", {**CONTEXT, "edition": content})
+    inline = timed(lambda: inline_css(raw), 20)
+    rendered = render_edition(env, content, CONTEXT)
+    recipients = [
+        Recipient(
+            i, i, f"reader{i}@example.com", f"Reader {i}", f"https://news.example.com/u/tok{i}"
+        )
+        for i in range(100_000)
+    ]
+    start = time.perf_counter()
+    for r in recipients:
+        rendered.html.fill(r.slot_values(), escape=html.escape)
+    fill = time.perf_counter() - start
+    prepared = PreparedEdition(
+        1,
+        "bench",
+        1,
+        content.subject,
+        "Bench",
+        "bench@news.example.com",
+        None,
+        "Bench <bench.news.example.com>",
+        rendered,
+    )
+    start = time.perf_counter()
+    for r in recipients[:2000]:
+        compose(prepared, r, NOW)
+    message = (time.perf_counter() - start) / 2000
+    median = statistics.median(whole)
+    print("render (20 stories)")
+    print(f"  render + inline, median of 20: {median * 1000:7.1f} ms   (target < 150 ms)")
+    print(f"  premailer's share:             {statistics.median(inline) / median:7.0%}")
+    print(f"  HTML size:                     {len(rendered.html) / 1024:7.1f} KiB")
+    print(f"  personalise 100,000 (HTML):    {fill:7.2f} s    (target < 5 s)")
+    print(f"  per recipient:                 {fill / 100_000 * 1e6:7.1f} µs   (target < 50 µs)")
+    print(f"  full MIME message per recipient: {message * 1e6:5.0f} µs   (outbox/SMTP path)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""`digest ingest` and `digest articles ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from digest.cli import State, cli
+from digest.cli.common import console, parse_since
+from digest.errors import IngestError
+from digest.ingest.service import SourceReport, ingest_path, ingest_sources
+from digest.store.articles import articles_since
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--source", "sources", multiple=True, help="Ingest only this configured source.")
+@click.option("--tag", "tags", multiple=True, help="Add this tag to every article from PATHS.")
+@click.pass_obj
+def ingest(
+    state: State, paths: tuple[Path, ...], sources: tuple[str, ...], tags: tuple[str, ...]
+) -> None:
+    """Read articles from PATHS (folders or files), or from the configured sources.
+
+    Example: digest ingest ./articles --tag transit
+    """
+    app = state.app()
+    now = app.clock()
+    reports: list[SourceReport] = []
+    if paths:
+        reports += [ingest_path(app.engine, p, now, tags=tags) for p in paths]
+    if sources or not paths:
+        if not app.settings.sources and not paths:
+            raise IngestError("nothing to ingest", hint="give PATHs or configure [sources.NAME]")
+        reports += ingest_sources(app.engine, app.settings, now, list(sources) or None)
+    table = Table("source", "new", "updated", "unchanged", "duplicate", "errors")
+    for r in reports:
+        table.add_row(
+            r.source,
+            *(str(r.counts[k]) for k in ("new", "updated", "unchanged", "duplicate")),
+            str(len(r.errors)),
+        )
+    out = console()
+    out.print(table)
+    failed = [e for r in reports for e in r.errors]
+    for error in failed:
+        click.secho(f"error: {error}", fg="red", err=True)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@cli.group()
+def articles() -> None:
+    """Look at stored articles."""
+
+
+@articles.command("list")
+@click.option("--tag", "tags", multiple=True, help="Only articles with this tag (repeatable: any).")
+@click.option(
+    "--since", default="7d", show_default=True, help="Published since: 7d, 12h, 2w or a date."
+)
+@click.option("--source", help="Only articles from this source.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def list_articles(
+    state: State, tags: tuple[str, ...], since: str, source: str | None, as_json: bool
+) -> None:
+    """List articles, newest first.
+
+    Example: digest articles list --tag transit --since 14d --json
+    """
+    app = state.app()
+    start = parse_since(since, app.clock())
+    with app.engine.connect() as conn:
+        found = articles_since(conn, start, tags=[t.lower() for t in tags] or None, source=source)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": a.id,
+                        "title": a.title,
+                        "url": a.url,
+                        "author": a.author,
+                        "source": a.source,
+                        "published": a.published_at.isoformat(),
+                        "tags": list(a.tags),
+                        "words": a.word_count,
+                    }
+                    for a in found
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table("id", "published", "title", "tags", "source")
+    for a in found:
+        table.add_row(
+            str(a.id), f"{a.published_at:%Y-%m-%d %H:%M}", a.title, ", ".join(a.tags), a.source
+        )
+    console().print(table)
+    console().print(f"{len(found)} article(s)")

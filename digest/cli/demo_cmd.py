@@ -1,0 +1,41 @@
+"""`digest demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from digest.cli import cli
+from digest.cli.common import console
+from digest.demo import run_demo
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "home",
+    type=click.Path(path_type=Path),
+    default=Path(".demo"),
+    show_default=True,
+    help="Fresh home for the demo's state (wiped first).",
+)
+def demo(home: Path) -> None:
+    """Run the whole flow on the bundled sample: ingest, preview, send to the outbox.
+
+    Example: digest demo --dir /tmp/digest-demo
+    """
+    result = run_demo(home)
+    c = console()
+    counts = result.ingest.counts
+    c.print(
+        f"ingested {counts['new']} articles from the sample"
+        + (f" ({len(result.ingest.errors)} errors)" if result.ingest.errors else "")
+    )
+    c.print(f"imported {result.subscribers.added} subscribers")
+    content = result.preview.edition.content
+    c.print(f"built edition {content.number}: [bold]{content.subject}[/]")
+    c.print(f"  {len(content.stories)} stories in {len(content.sections)} sections")
+    c.print(f"preview: {result.preview.html}")
+    c.print(f"         {result.preview.text}")
+    c.print(f"sent {result.send.summary.counts['sent']} emails to the outbox: {result.outbox}")

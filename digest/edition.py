@@ -1,0 +1,157 @@
+"""Build an edition's content from selected articles: pure, the same for the same inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from digest.settings import NewsletterSettings
+from digest.store.articles import ArticleRecord
+from digest.summarize import lead_summary
+from digest.text import reading_minutes
+
+
+@dataclass(frozen=True)
+class Link:
+    """Another source that covered a story."""
+
+    source: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story: a headline, its summary and where to read it."""
+
+    article_ids: list[int]
+    headline: str
+    summary: str
+    url: str | None
+    source: str
+    published: str
+    reading_minutes: int
+    also: list[Link] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Section:
+    """The stories of one of the newsletter's tags."""
+
+    tag: str
+    title: str
+    stories: list[Story]
+
+
+@dataclass(frozen=True)
+class EditionContent:
+    """Everything an edition shows; stored as JSON and rendered by the templates."""
+
+    newsletter: str
+    title: str
+    number: int
+    date: str
+    subject: str
+    preheader: str
+    intro: str
+    sections: list[Section]
+
+    @property
+    def stories(self) -> list[Story]:
+        """All stories in reading order."""
+        return [s for sec in self.sections for s in sec.stories]
+
+    @property
+    def article_ids(self) -> list[int]:
+        """Every article this edition carries."""
+        return [i for s in self.stories for i in s.article_ids]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EditionContent:
+        """The inverse of to_json."""
+        sections = [
+            Section(
+                tag=sec["tag"],
+                title=sec["title"],
+                stories=[
+                    Story(**{**st, "also": [Link(**link) for link in st.get("also", [])]})
+                    for st in sec["stories"]
+                ],
+            )
+            for sec in data["sections"]
+        ]
+        return cls(**{**data, "sections": sections})
+
+
+def section_title(tag: str) -> str:
+    """A readable heading for a tag: 'open-source' → 'Open source'."""
+    words = tag.replace("-", " ").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def build_edition(
+    name: str,
+    newsletter: NewsletterSettings,
+    articles: Sequence[ArticleRecord],
+    number: int,
+    now: datetime,
+    tz: str = "UTC",
+) -> EditionContent:
+    """Sections by the newsletter's tag order, one story per article, subject and preheader."""
+    by_tag: dict[str, list[Story]] = {tag: [] for tag in newsletter.tags}
+    for art in articles:
+        tag = next((t for t in newsletter.tags if t in art.tags), None)
+        if tag is None:
+            continue
+        by_tag[tag].append(
+            Story(
+                article_ids=[art.id],
+                headline=art.title,
+                summary=lead_summary(art.text, newsletter.summary_sentences),
+                url=art.url,
+                source=art.source,
+                published=art.published_at.isoformat(),
+                reading_minutes=reading_minutes(art.word_count),
+            )
+        )
+    sections = [Section(t, section_title(t), s) for t, s in by_tag.items() if s]
+    stories = [s for sec in sections for s in sec.stories]
+    local = now.astimezone(ZoneInfo(tz))
+    date = f"{local:%B} {local.day}, {local.year}"
+    top = stories[0].headline if stories else ""
+    subject = newsletter.subject.format(
+        title=newsletter.title, number=number, top_headline=top, date=date
+    )
+    return EditionContent(
+        newsletter=name,
+        title=newsletter.title,
+        number=number,
+        date=date,
+        subject=" ".join(subject.split())[:300],
+        preheader=preheader(stories),
+        intro="",
+        sections=sections,
+    )
+
+
+def preheader(stories: Sequence[Story], limit: int = 140) -> str:
+    """An honest preview line: the first headlines, and how many more stories follow."""
+    if not stories:
+        return ""
+    text = ""
+    shown = 0
+    for story in stories:
+        candidate = f"{text} · {story.headline}" if text else story.headline
+        if shown and len(candidate) > limit:
+            break
+        text, shown = candidate, shown + 1
+    rest = len(stories) - shown
+    if rest:
+        text += f" · and {rest} more {'story' if rest == 1 else 'stories'}"
+    return text[: limit + 40]

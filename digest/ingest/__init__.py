@@ -1,0 +1,1 @@
+"""Ingestion: turn files and sources into clean article records, then store them."""

@@ -1,0 +1,112 @@
+"""What every source kind produces: one parsed article, not yet stored."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from digest.text import content_hash, normalise, split_sentences, word_count
+
+_RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$")
+
+
+@dataclass(frozen=True)
+class ParsedArticle:
+    """An article as a source gave it, normalised; `published` None means undated."""
+
+    guid: str
+    title: str
+    text: str
+    source: str
+    url: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the text, for spotting the same article under another guid."""
+        return content_hash(self.text)
+
+    @property
+    def word_count(self) -> int:
+        """Words in the body."""
+        return word_count(self.text)
+
+
+def make_article(
+    *,
+    guid: str,
+    title: str | None,
+    text: str,
+    source: str,
+    url: str | None = None,
+    author: str | None = None,
+    published: datetime | None = None,
+    tags: list[str] | tuple[str, ...] = (),
+) -> ParsedArticle:
+    """Normalise the fields and derive a title when the source had none."""
+    body = normalise(text)
+    heading = normalise(title or "").replace("\n\n", " ")
+    if not heading:
+        heading = derive_title(body)
+    return ParsedArticle(
+        guid=guid,
+        title=heading[:500],
+        text=body,
+        source=source,
+        url=url or None,
+        author=(normalise(author) or None) if author else None,
+        published=published,
+        tags=normalise_tags(tags),
+    )
+
+
+def normalise_tags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Lower-case, trimmed, unique tags in their first order."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        clean = " ".join(str(tag).split()).lower()
+        if clean:
+            seen.setdefault(clean[:100], None)
+    return tuple(seen)
+
+
+def derive_title(text: str, max_words: int = 12) -> str:
+    """A headline from the first sentence, for sources that have none; never empty."""
+    sentences = split_sentences(text)
+    if not sentences:
+        return "Untitled"
+    words = sentences[0].rstrip(".!?").split()
+    return " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
+
+
+def parse_date(value: Any, now: datetime, tz: tzinfo = UTC) -> datetime:
+    """A publication time from front matter: ISO date/time, a YAML date, or '-3d' / '-5h' / '-30m'.
+
+    Relative values count back from `now`, so samples and fixtures stay recent. Times without
+    a zone are taken in `tz`. Raises ValueError with what is accepted.
+    """
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0, 0), tzinfo=tz)
+    if isinstance(value, str):
+        rel = _RELATIVE.match(value)
+        if rel:
+            amount, unit = float(rel.group(1)), rel.group(2)
+            delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount)}.get(
+                unit, timedelta(minutes=amount)
+            )
+            return now - delta
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    raise ValueError(
+        f"date {value!r} is not understood; use 2026-11-20, 2026-11-20T08:30:00+01:00, or -3d/-5h"
+    )

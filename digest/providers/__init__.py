@@ -1,0 +1,8 @@
+"""Mail providers behind one small interface, registered by name."""
+
+from digest.providers.base import Mailer, SendResult, create_mailer, register
+
+# Importing the built-in providers registers them.
+from digest.providers import outbox as _outbox  # noqa: F401  isort: skip
+
+__all__ = ["Mailer", "SendResult", "create_mailer", "register"]

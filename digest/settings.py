@@ -1,0 +1,231 @@
+"""The typed settings: every setting, its default and its help text, in one place.
+
+`digest.config` builds these from the layers (defaults, TOML file, environment, flags);
+this module only says what exists and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def default_home() -> Path:
+    """Where state lives when neither `home` nor DIGEST_HOME is set (XDG data dir)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "digest"
+
+
+def _address(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from None
+
+
+class Section(BaseModel):
+    """Base for every settings table: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SenderSettings(Section):
+    """Who the emails come from."""
+
+    name: str = Field("Digest", description="Display name in the From header.")
+    email: str = Field(
+        "newsletter@example.com",
+        description="Sender address; its domain is also used for Message-IDs.",
+    )
+    reply_to: str | None = Field(None, description="Reply-To address; none when empty.")
+    postal_address: str = Field(
+        "",
+        description="The sender's postal address, shown in every email's footer "
+        "(anti-spam laws such as CAN-SPAM ask for one).",
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return _address(value)
+
+    @field_validator("reply_to")
+    @classmethod
+    def _reply_to(cls, value: str | None) -> str | None:
+        return _address(value) if value else None
+
+    @property
+    def domain(self) -> str:
+        """The domain part of the sender address."""
+        return self.email.rsplit("@", 1)[1]
+
+
+class OutboxSettings(Section):
+    """The `outbox` provider writes one .eml file per recipient instead of sending."""
+
+    dir: Path | None = Field(None, description="Folder for .eml files; default HOME/outbox.")
+
+
+class NewsletterSettings(Section):
+    """One newsletter: what goes into it and how it reads."""
+
+    title: str = Field(description="The newsletter's name, shown in the header and subject.")
+    description: str = Field(
+        "",
+        description="One sentence on what readers get; shown in the footer as why they get it.",
+    )
+    tags: list[str] = Field(
+        description="Articles with any of these tags are candidates; sections follow this order."
+    )
+    window_days: int = Field(
+        7, ge=1, le=366, description="How many days back to look for articles."
+    )
+    max_stories: int = Field(20, ge=1, le=200, description="At most this many stories per edition.")
+    summary_sentences: int = Field(2, ge=1, le=10, description="Sentences in each story's summary.")
+    subject: str = Field(
+        "{title} #{number}: {top_headline}",
+        description="Subject template; fields: {title}, {number}, {top_headline}, {date}.",
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        tags = [t.strip().lower() for t in value if t.strip()]
+        if not tags:
+            raise ValueError("a newsletter needs at least one tag")
+        return tags
+
+    @field_validator("subject")
+    @classmethod
+    def _subject_fields(cls, value: str) -> str:
+        allowed = {"title", "number", "top_headline", "date"}
+        unknown = set(re.findall(r"{(\w*)[^}]*}", value)) - allowed
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {sorted(unknown)} in subject; allowed: {sorted(allowed)}"
+            )
+        return value
+
+
+class SourceSettings(Section):
+    """One place articles come from."""
+
+    kind: Literal["folder"] = Field(
+        "folder", description="What the source is: `folder` (Markdown and text files)."
+    )
+    location: str = Field(description="Path of the folder (relative to the config file).")
+    tags: list[str] = Field(
+        default_factory=list, description="Tags added to every article from this source."
+    )
+    enabled: bool = Field(True, description="A disabled source is skipped by `digest ingest`.")
+
+
+class Settings(Section):
+    """All settings. Defaults make the main job run with no configuration at all."""
+
+    home: Path = Field(
+        default_factory=default_home,
+        description="Folder for all state: database, outbox, caches (env DIGEST_HOME).",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default SQLite at HOME/digest.db. "
+        "A postgresql:// URL switches to PostgreSQL.",
+    )
+    base_url: str = Field(
+        "http://localhost:8000",
+        description="Public address of the web app; every link in an email starts with it.",
+    )
+    timezone: str = Field("UTC", description="IANA time zone for dates shown to readers.")
+    provider: Literal["outbox"] = Field(
+        "outbox", description="Mail provider that sends editions: `outbox` writes .eml files."
+    )
+    templates_dir: Path | None = Field(
+        None, description="Folder whose templates override the built-in ones, by name."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs unsubscribe and preference links (env DIGEST_SECRET_KEY). "
+        "Without it a random key is kept in HOME/secret.key.",
+    )
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="`production` refuses to start without secret_key and an https base_url.",
+    )
+    sender: SenderSettings = Field(default_factory=lambda: SenderSettings())
+    outbox: OutboxSettings = Field(default_factory=lambda: OutboxSettings())
+    newsletters: dict[str, NewsletterSettings] = Field(
+        default_factory=dict, description="Newsletters by slug, e.g. [newsletters.weekly]."
+    )
+    sources: dict[str, SourceSettings] = Field(
+        default_factory=dict, description="Article sources by name, e.g. [sources.blog]."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone such as 'Europe/Warsaw' or 'UTC'") from None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an absolute http(s) URL such as 'https://news.example.com'")
+        return value.rstrip("/")
+
+    @field_validator("newsletters", "sources")
+    @classmethod
+    def _slugs(cls, value: dict[str, object]) -> dict[str, object]:
+        for name in value:
+            if not SLUG.match(name):
+                raise ValueError(
+                    f"name {name!r} must be lower-case letters, digits, '-' or '_' (max 63)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _production(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key is None:
+                raise ValueError(
+                    "production needs secret_key: set DIGEST_SECRET_KEY, e.g. to the output of "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+                )
+            if not self.base_url.startswith("https://"):
+                raise ValueError("production needs an https:// base_url")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The effective database URL."""
+        return self.database_url or f"sqlite:///{self.home / 'digest.db'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """The effective outbox folder."""
+        return self.outbox.dir or self.home / "outbox"
+
+    def newsletter(self, name: str) -> NewsletterSettings:
+        """The settings of one newsletter, or a ConfigError that lists the known ones."""
+        from digest.errors import ConfigError
+
+        try:
+            return self.newsletters[name]
+        except KeyError:
+            known = ", ".join(sorted(self.newsletters)) or "none configured"
+            raise ConfigError(
+                f"unknown newsletter {name!r}",
+                hint=f"known: {known}; add one under [newsletters.{name}] in digest.toml",
+            ) from None

@@ -1,0 +1,126 @@
+"""Storing and reading editions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from digest.edition import EditionContent
+from digest.errors import DigestError
+from digest.models import Edition, EditionArticle
+
+OPEN = ("draft", "sending")
+
+
+@dataclass(frozen=True)
+class EditionRow:
+    """A stored edition."""
+
+    id: int
+    newsletter: str
+    number: int
+    status: str
+    content: EditionContent
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _row(r: Edition) -> EditionRow:
+    return EditionRow(
+        id=r.id,
+        newsletter=r.newsletter,
+        number=r.number,
+        status=r.status,
+        content=EditionContent.from_json(r.content),
+        created_at=r.created_at,
+        sent_at=r.sent_at,
+    )
+
+
+_COLUMNS = (
+    Edition.id,
+    Edition.newsletter,
+    Edition.number,
+    Edition.status,
+    Edition.content,
+    Edition.created_at,
+    Edition.sent_at,
+)
+
+
+def get_edition(conn: Connection, newsletter: str, number: int | None = None) -> EditionRow | None:
+    """Edition `number` of a newsletter, or its newest one."""
+    query = select(*_COLUMNS).where(Edition.newsletter == newsletter)
+    query = (
+        query.where(Edition.number == number) if number else query.order_by(Edition.number.desc())
+    )
+    row = conn.execute(query.limit(1)).first()
+    return _row(row) if row else None  # type: ignore[arg-type]
+
+
+def open_edition(conn: Connection, newsletter: str) -> EditionRow | None:
+    """The newsletter's edition that is still a draft or being sent, if any."""
+    row = conn.execute(
+        select(*_COLUMNS)
+        .where(Edition.newsletter == newsletter, Edition.status.in_(OPEN))
+        .order_by(Edition.number.desc())
+        .limit(1)
+    ).first()
+    return _row(row) if row else None  # type: ignore[arg-type]
+
+
+def next_number(conn: Connection, newsletter: str) -> int:
+    """The number the newsletter's next edition gets."""
+    top = conn.execute(select(func.max(Edition.number)).where(Edition.newsletter == newsletter))
+    return int(top.scalar() or 0) + 1
+
+
+def save_draft(conn: Connection, content: EditionContent, now: datetime) -> int:
+    """Create the draft, or replace the content of the draft with the same number."""
+    existing = conn.execute(
+        select(Edition.id, Edition.status).where(
+            Edition.newsletter == content.newsletter, Edition.number == content.number
+        )
+    ).first()
+    values = {
+        "subject": content.subject,
+        "preheader": content.preheader,
+        "content": content.to_json(),
+        "updated_at": now,
+    }
+    if existing is None:
+        result = conn.execute(
+            insert(Edition).values(
+                newsletter=content.newsletter,
+                number=content.number,
+                status="draft",
+                created_at=now,
+                **values,
+            )
+        )
+        edition_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    else:
+        if existing.status != "draft":
+            raise DigestError(
+                f"edition {content.number} of {content.newsletter} is {existing.status}, "
+                "not a draft"
+            )
+        edition_id = existing.id
+        conn.execute(update(Edition).where(Edition.id == edition_id).values(**values))
+        conn.execute(delete(EditionArticle).where(EditionArticle.edition_id == edition_id))
+    ids = sorted(set(content.article_ids))
+    if ids:
+        conn.execute(
+            insert(EditionArticle), [{"edition_id": edition_id, "article_id": i} for i in ids]
+        )
+    return edition_id
+
+
+def set_status(conn: Connection, edition_id: int, status: str, now: datetime) -> None:
+    """Move an edition to `status` (the lifecycle rules live with the callers for now)."""
+    values: dict[str, object] = {"status": status, "updated_at": now}
+    if status == "sent":
+        values["sent_at"] = now
+    conn.execute(update(Edition).where(Edition.id == edition_id).values(**values))

@@ -1,0 +1,147 @@
+"""The main job's steps wired together: draft an edition, preview it, send it."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from digest.app import App
+from digest.edition import build_edition
+from digest.errors import DigestError, NothingToSend
+from digest.message import PreparedEdition, Recipient, compose
+from digest.providers import create_mailer
+from digest.render import render_edition
+from digest.select import select_articles
+from digest.send import SendSummary, run_send
+from digest.store import deliveries, editions
+from digest.store.articles import articles_since, sent_article_ids
+from digest.store.editions import EditionRow
+from subscribers.store import recipients
+
+
+def prepare_draft(app: App, newsletter: str, now: datetime) -> EditionRow:
+    """Build (or rebuild) the newsletter's draft from the articles in its window.
+
+    An edition already being sent is returned as it is, so an interrupted send resumes
+    with the same content.
+    """
+    settings = app.settings.newsletter(newsletter)
+    with app.engine.begin() as conn:
+        current = editions.open_edition(conn, newsletter)
+        if current is not None and current.status == "sending":
+            return current
+        sent = sent_article_ids(conn, newsletter)
+        pool = articles_since(conn, now - timedelta(days=settings.window_days), now, settings.tags)
+        chosen = select_articles(pool, settings, now, sent)
+        if not chosen:
+            raise NothingToSend(
+                f"nothing new for {newsletter}: no unsent articles tagged "
+                f"{', '.join(settings.tags)} in the last {settings.window_days} days",
+                hint="ingest articles first (`digest ingest PATH`), or widen window_days",
+            )
+        number = current.number if current else editions.next_number(conn, newsletter)
+        content = build_edition(newsletter, settings, chosen, number, now, app.settings.timezone)
+        editions.save_draft(conn, content, now)
+        row = editions.get_edition(conn, newsletter, number)
+    assert row is not None
+    return row
+
+
+def prepare(app: App, edition: EditionRow) -> PreparedEdition:
+    """Render the edition once and gather what every recipient's message shares."""
+    s = app.settings
+    nl = s.newsletter(edition.newsletter)
+    context: dict[str, Any] = {
+        "description": nl.description,
+        "postal_address": s.sender.postal_address,
+        "sender_name": s.sender.name,
+        "base_url": s.base_url,
+        "view_url": f"{s.base_url}/archive/{edition.newsletter}/{edition.number}",
+    }
+    rendered = render_edition(app.templates, edition.content, context)
+    return PreparedEdition(
+        edition_id=edition.id,
+        newsletter=edition.newsletter,
+        number=edition.number,
+        subject=edition.content.subject,
+        from_name=s.sender.name,
+        from_email=s.sender.email,
+        reply_to=s.sender.reply_to,
+        list_id=f"{nl.title} <{edition.newsletter}.{s.sender.domain}>",
+        rendered=rendered,
+    )
+
+
+@dataclass(frozen=True)
+class PreviewFiles:
+    """Where `preview` wrote the edition."""
+
+    html: Path
+    text: Path
+    eml: Path
+    edition: EditionRow
+
+
+def preview(app: App, newsletter: str, out: Path, now: datetime) -> PreviewFiles:
+    """Write the draft's HTML, text and one sample .eml (to a made-up reader) to `out`."""
+    edition = prepare_draft(app, newsletter, now)
+    prepared = prepare(app, edition)
+    sample = Recipient(
+        delivery_id=0,
+        subscriber_id=0,
+        email="reader@example.com",
+        name="Sample Reader",
+        unsubscribe_url=f"{app.settings.base_url}/u/"
+        + app.signer.unsubscribe_token(0, newsletter, edition.id),
+    )
+    values = sample.slot_values()
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{newsletter}-{edition.number}"
+    files = PreviewFiles(out / f"{stem}.html", out / f"{stem}.txt", out / f"{stem}.eml", edition)
+    files.html.write_text(prepared.rendered.html.fill(values, escape=html.escape), encoding="utf-8")
+    files.text.write_text(prepared.rendered.text.fill(values), encoding="utf-8")
+    files.eml.write_bytes(bytes(compose(prepared, sample, now)))
+    return files
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What `send` did."""
+
+    edition: EditionRow
+    planned: int
+    summary: SendSummary
+    counts: dict[str, int]
+
+
+def send(app: App, newsletter: str) -> SendReport:
+    """Draft (if needed), plan the deliveries, send them, and mark the edition sent.
+
+    Running it again after an interruption resumes the same edition: the ledger holds one
+    row per subscriber, so nobody is sent it twice.
+    """
+    now = app.clock()
+    edition = prepare_draft(app, newsletter, now)
+    with app.engine.begin() as conn:
+        if edition.status == "draft":
+            editions.set_status(conn, edition.id, "sending", now)
+        planned = deliveries.plan(conn, edition.id, recipients(app.engine, newsletter), now)
+    prepared = prepare(app, edition)
+    mailer = create_mailer(app.settings.provider, app.settings, app.clock)
+    summary = run_send(app.engine, mailer, prepared, app.signer, app.settings.base_url, app.clock)
+    with app.engine.begin() as conn:
+        counts = deliveries.counts(conn, edition.id)
+        unfinished = (
+            counts.get("pending", 0) + counts.get("claimed", 0) + counts.get("uncertain", 0)
+        )
+        if unfinished == 0:
+            editions.set_status(conn, edition.id, "sent", app.clock())
+    if unfinished:
+        raise DigestError(
+            f"edition {edition.number} of {newsletter}: {unfinished} deliveries not finished",
+            hint="run `digest send` again to resume; nobody already sent to gets it twice",
+        )
+    return SendReport(edition=edition, planned=planned, summary=summary, counts=counts)

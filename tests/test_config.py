@@ -1,0 +1,141 @@
+"""Settings: layering, errors that name the key and the file, masking, DIGEST_HOME."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import effective_settings, load_config, load_settings
+from digest.errors import ConfigError
+
+
+def test_defaults_need_no_file(isolated: Path) -> None:
+    settings = load_settings()
+    assert settings.provider == "outbox"
+    assert settings.home == isolated
+    assert settings.db_url == f"sqlite:///{isolated / 'digest.db'}"
+    assert settings.outbox_dir == isolated / "outbox"
+
+
+def test_layers_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text(
+        'timezone = "Europe/Warsaw"\nbase_url = "https://a.example"\n[sender]\nname = "From file"\n'
+    )
+    env = {"DIGEST_TIMEZONE": "America/New_York", "DIGEST_SENDER__NAME": "From env"}
+    loaded = load_config(path, env=env, overrides={"sender.name": "From flag"})
+    s = loaded.settings
+    assert s.base_url == "https://a.example"  # file over default
+    assert s.timezone == "America/New_York"  # env over file
+    assert s.sender.name == "From flag"  # flag over env
+    assert loaded.origin(("base_url",)) == str(path)
+    assert loaded.origin(("timezone",)) == "environment DIGEST_TIMEZONE"
+    assert loaded.origin(("sender", "name")) == "command-line option sender.name"
+    assert loaded.origin(("provider",)) == "default"
+
+
+def test_default_config_file_is_found_in_cwd(isolated: Path) -> None:
+    Path("config").mkdir()
+    Path("config/digest.toml").write_text('timezone = "Asia/Tokyo"\n')
+    assert load_settings(env={}).timezone == "Asia/Tokyo"
+
+
+def test_digest_config_env_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "other.toml"
+    path.write_text('timezone = "Asia/Tokyo"\n')
+    assert load_settings(env={"DIGEST_CONFIG": str(path)}).timezone == "Asia/Tokyo"
+
+
+def test_unknown_key_names_file_key_and_suggestion(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text('[sender]\nnmae = "x"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    message = str(err.value)
+    assert str(path) in message
+    assert "'sender.nmae'" in message
+    assert "did you mean 'name'" in message
+
+
+def test_wrong_type_names_key_value_and_help(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text('[newsletters.weekly]\ntitle = "W"\ntags = ["a"]\nwindow_days = "seven"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    message = str(err.value)
+    assert f"{path}: newsletters.weekly.window_days = 'seven'" in message
+    assert "valid integer" in message
+    assert "How many days back" in message
+
+
+def test_bad_env_value_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env={"DIGEST_TIMEZONE": "Mars/Olympus"})
+    assert "environment DIGEST_TIMEZONE: timezone = 'Mars/Olympus'" in str(err.value)
+    assert "IANA" in str(err.value)
+
+
+def test_missing_required_newsletter_key(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text('[newsletters.weekly]\ntitle = "W"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert "newsletters.weekly.tags" in str(err.value)
+    assert "Field required" in str(err.value)
+
+
+def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text('timezone = "UTC"\nbroken = \n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert str(path) in str(err.value)
+    assert "line 2" in str(err.value)
+
+
+def test_missing_config_file() -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings("/nonexistent/digest.toml", env={})
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    path = sub / "d.toml"
+    path.write_text('templates_dir = "tpl"\n[sources.blog]\nlocation = "../articles"\n')
+    s = load_settings(path, env={})
+    assert s.templates_dir == sub / "tpl"
+    assert s.sources["blog"].location == str(tmp_path / "articles")
+
+
+def test_secrets_are_masked(tmp_path: Path) -> None:
+    env = {
+        "DIGEST_SECRET_KEY": "very-secret-value",
+        "DIGEST_DATABASE_URL": "postgresql://u:hunter2@db.example/digest",
+    }
+    rows = effective_settings(load_config(env=env))
+    shown = " ".join(value for _, value, _ in rows)
+    assert "very-secret-value" not in shown
+    assert "hunter2" not in shown
+    assert dict((k, v) for k, v, _ in rows)["secret_key"] == "********"
+
+
+def test_production_needs_a_secret_key() -> None:
+    with pytest.raises(ConfigError, match="DIGEST_SECRET_KEY"):
+        load_settings(
+            env={"DIGEST_ENVIRONMENT": "production", "DIGEST_BASE_URL": "https://news.example.com"}
+        )
+
+
+def test_bad_subject_field(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text('[newsletters.w]\ntitle = "W"\ntags = ["a"]\nsubject = "{titel}"\n')
+    with pytest.raises(ConfigError, match="titel"):
+        load_settings(path, env={})
+
+
+def test_home_relocates_all_state(tmp_path: Path) -> None:
+    s = load_settings(env={"DIGEST_HOME": str(tmp_path / "elsewhere")})
+    assert str(tmp_path / "elsewhere") in s.db_url
+    assert s.outbox_dir == tmp_path / "elsewhere" / "outbox"

@@ -1,0 +1,47 @@
+"""The demo-style edition's .eml against a golden file, volatile headers normalised.
+
+Regenerate after an intended change of the look: DIGEST_UPDATE_GOLDEN=1 pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from digest.app import App
+from digest.ingest.service import ingest_path
+from digest.workflow import send
+from subscribers.store import add_subscriber
+from tests.conftest import FIXTURES, NOW
+
+GOLDEN = Path(__file__).parent / "golden"
+# Read at import: the autouse fixture clears DIGEST_* variables before each test.
+UPDATE = bool(os.environ.get("DIGEST_UPDATE_GOLDEN"))
+
+
+def normalise(raw: str) -> str:
+    """Blank out what changes from run to run: Date, Message-ID, MIME boundaries."""
+    raw = re.sub(r"(?m)^Date: .*$", "Date: <date>", raw)
+    raw = re.sub(r"(?m)^Message-ID: <[^@>]+@", "Message-ID: <id@", raw)
+    for boundary in set(re.findall(r'boundary="([^"]+)"', raw)):
+        raw = raw.replace(boundary, "BOUNDARY")
+    return raw.replace("\r\n", "\n")
+
+
+def check(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if UPDATE or not path.exists():
+        path.write_text(actual, encoding="utf-8")
+    assert actual == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
+
+
+def test_golden_edition(app: App) -> None:
+    if app.settings.db_url.startswith("postgresql"):
+        return  # one backend is enough for the look; the send itself is tested on both
+    ingest_path(app.engine, FIXTURES / "articles", NOW)
+    with app.engine.begin() as conn:
+        add_subscriber(conn, "Golden.Reader@Example.COM", "weekly", NOW, name="Gold Reader")
+    send(app, "weekly")
+    [eml] = sorted((app.settings.outbox_dir / "weekly" / "1").glob("*.eml"))
+    check("weekly-1.eml", normalise(eml.read_bytes().decode("ascii")))

@@ -1,0 +1,119 @@
+"""Sending to the outbox through the ledger: once per subscriber, resumable."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from digest.app import App
+from digest.errors import NothingToSend
+from digest.ingest.service import ingest_path
+from digest.models import Delivery, Edition
+from digest.store import deliveries
+from digest.workflow import prepare_draft, send
+from subscribers.models import Membership
+from subscribers.store import add_subscriber
+from tests.conftest import NOW, write_article
+
+
+@pytest.fixture
+def ready(app: App, tmp_path: Path) -> App:
+    folder = tmp_path / "arts"
+    write_article(
+        folder,
+        "a.md",
+        title="Trams approved",
+        date="-1d",
+        tags=["transit"],
+        body="The council approved trams. It took years.",
+        url="https://x.example/a",
+    )
+    write_article(
+        folder,
+        "b.md",
+        title="New homes",
+        date="-2d",
+        tags=["housing"],
+        body="Homes are coming. Many of them.",
+        url="https://x.example/b",
+    )
+    ingest_path(app.engine, folder, NOW)
+    with app.engine.begin() as conn:
+        for i in range(7):
+            add_subscriber(conn, f"reader{i}@example.com", "weekly", NOW, name=f"Reader {i}")
+    return app
+
+
+def _outbox(app: App) -> list[Path]:
+    return sorted((app.settings.outbox_dir / "weekly" / "1").glob("*.eml"))
+
+
+def test_send_writes_one_email_per_subscriber_and_marks_sent(ready: App) -> None:
+    report = send(ready, "weekly")
+    assert report.counts == {"sent": 7}
+    files = _outbox(ready)
+    assert len(files) == 7
+    recipients = {
+        email.message_from_bytes(f.read_bytes(), policy=policy.default)["To"].addresses[0].addr_spec
+        for f in files
+    }
+    assert recipients == {f"reader{i}@example.com" for i in range(7)}
+    with ready.engine.connect() as conn:
+        assert conn.execute(select(Edition.status)).scalar_one() == "sent"
+    # The articles are now history: nothing new to send.
+    with pytest.raises(NothingToSend):
+        send(ready, "weekly")
+
+
+def test_unsubscribe_links_are_per_recipient(ready: App) -> None:
+    send(ready, "weekly")
+    links = set()
+    for f in _outbox(ready):
+        msg = email.message_from_bytes(f.read_bytes(), policy=policy.default)
+        url = msg["List-Unsubscribe"].split(",")[0].strip("<> ")
+        assert url in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        sub, list_name, _ = ready.signer.read_unsubscribe(url.rsplit("/", 1)[1])
+        assert list_name == "weekly"
+        links.add(sub)
+    assert len(links) == 7
+
+
+def test_interrupted_send_resumes_without_doubles(ready: App) -> None:
+    edition = prepare_draft(ready, "weekly", NOW)
+    with ready.engine.begin() as conn:
+        from subscribers.store import recipients
+
+        deliveries.plan(conn, edition.id, recipients(ready.engine, "weekly"), NOW)
+        # A worker died after claiming three rows and sending nothing.
+        claimed = deliveries.claim(conn, edition.id, "dead-worker", 3, NOW)
+        conn.execute(update(Edition).where(Edition.id == edition.id).values(status="sending"))
+    assert len(claimed) == 3
+    report = send(ready, "weekly")
+    assert report.summary.recovered == 3  # outbox rewrites are harmless, so they are redone
+    assert report.counts == {"sent": 7}
+    assert len(_outbox(ready)) == 7
+    with ready.engine.connect() as conn:
+        attempts = dict(conn.execute(select(Delivery.subscriber_id, Delivery.attempts)).all())
+    assert sorted(attempts.values()) == [1, 1, 1, 1, 2, 2, 2]
+
+
+def test_who_left_after_planning_is_not_sent_to(ready: App) -> None:
+    edition = prepare_draft(ready, "weekly", NOW)
+    with ready.engine.begin() as conn:
+        from subscribers.store import recipients
+
+        deliveries.plan(conn, edition.id, recipients(ready.engine, "weekly"), NOW)
+        conn.execute(
+            update(Membership).where(Membership.subscriber_id == 1).values(status="unsubscribed")
+        )
+    report = send(ready, "weekly")
+    assert report.counts == {"sent": 6, "skipped": 1}
+
+
+def test_nothing_to_send_without_articles(app: App) -> None:
+    with pytest.raises(NothingToSend, match="ingest articles first"):
+        send(app, "weekly")
