@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from digest.app import App
+import pytest
+
+from digest.app import App, create_app
+from digest.config import load_settings
 from digest.ingest.service import ingest_path
 from digest.workflow import send
 from subscribers.store import add_subscriber
@@ -36,9 +40,17 @@ def check(name: str, actual: str) -> None:
     assert actual == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
 
-def test_golden_edition(app: App) -> None:
-    if app.settings.db_url.startswith("postgresql"):
-        return  # one backend is enough for the look; the send itself is tested on both
+@pytest.fixture
+def sqlite_app(config_file: Path, isolated: Path) -> Iterator[App]:
+    """One backend is enough for the look; sending itself is tested on both."""
+    settings = load_settings(config_file, overrides={"database_url": f"sqlite:///{isolated}/g.db"})
+    app = create_app(settings, clock=lambda: NOW)
+    yield app
+    app.close()
+
+
+def test_golden_edition(sqlite_app: App) -> None:
+    app = sqlite_app
     ingest_path(app.engine, FIXTURES / "articles", NOW)
     with app.engine.begin() as conn:
         add_subscriber(conn, "Golden.Reader@Example.COM", "weekly", NOW, name="Gold Reader")
