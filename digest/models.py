@@ -79,6 +79,8 @@ class Edition(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The send time the scheduler built this edition for; None for editions made by hand.
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EditionArticle(Base):
@@ -114,3 +116,42 @@ class Delivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EditionEvent(Base):
+    """One step in an edition's life: who moved it from what to what, when and why."""
+
+    __tablename__ = "edition_events"
+    __table_args__ = (Index("ix_edition_events_edition", "edition_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobLock(Base):
+    """A lease on one scheduled job, so two scheduler processes never run it at once."""
+
+    __tablename__ = "job_locks"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScheduleRun(Base):
+    """What a scheduled job did for one planned time; the unique key makes each run happen once."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (UniqueConstraint("job", "planned_for"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(200))
+    planned_for: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

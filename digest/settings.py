@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,20 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(value: object) -> timedelta:
+    """'20h', '30m', '2d', '1w', '90s' (or seconds as a number) → timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; use e.g. 90s, 30m, 20h, 2d or 1w")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
 def default_home() -> Path:
@@ -29,6 +44,14 @@ def _address(value: str) -> str:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(f"not a valid email address: {exc}") from None
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone such as 'Europe/Warsaw' or 'UTC'") from None
+    return value
 
 
 class Section(BaseModel):
@@ -94,6 +117,58 @@ class NewsletterSettings(Section):
         "{title} #{number}: {top_headline}",
         description="Subject template; fields: {title}, {number}, {top_headline}, {date}.",
     )
+    schedule: str | None = Field(
+        None,
+        description="When editions go out: 'weekly mon 08:00', 'daily 07:30', 'monthly 1 09:00', "
+        "'weekdays 07:00' or a five-field cron expression; none means only by hand.",
+    )
+    timezone: str | None = Field(
+        None, description="IANA time zone of the schedule; default: the global `timezone`."
+    )
+    draft_lead: timedelta = Field(
+        timedelta(hours=20),
+        description="How long before each send the draft is built (e.g. 20h), for editors.",
+    )
+    approval: Literal["required", "auto"] = Field(
+        "auto",
+        description="`required`: a draft goes out only once an editor approves it; "
+        "`auto`: drafts are sent at the scheduled time as they are.",
+    )
+    skip_if_empty: bool = Field(
+        True, description="Skip an edition (and say so) when it would have too few stories."
+    )
+    min_stories: int = Field(
+        1, ge=1, le=200, description="Fewest stories an edition needs, else it is skipped."
+    )
+    editors: list[str] = Field(
+        default_factory=list,
+        description="Editors' addresses: told when a draft is ready and when one is late.",
+    )
+
+    @field_validator("draft_lead", mode="before")
+    @classmethod
+    def _lead(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("editors")
+    @classmethod
+    def _editors(cls, value: list[str]) -> list[str]:
+        return [_address(v) for v in value]
+
+    @field_validator("timezone")
+    @classmethod
+    def _nl_tz(cls, value: str | None) -> str | None:
+        return None if value is None else _zone(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from digest.schedule import parse_schedule
+
+        parse_schedule(value, "UTC")  # raises ValueError listing the accepted forms
+        return value
 
     @field_validator("tags")
     @classmethod
@@ -126,6 +201,26 @@ class SourceSettings(Section):
         default_factory=list, description="Tags added to every article from this source."
     )
     enabled: bool = Field(True, description="A disabled source is skipped by `digest ingest`.")
+
+
+class SchedulerSettings(Section):
+    """How `digest schedule run` behaves."""
+
+    misfire_grace_time: timedelta = Field(
+        timedelta(hours=6),
+        description="A job missed while the scheduler was down still runs if it is at most this "
+        "late (e.g. 6h); older misfires are skipped and logged.",
+    )
+    lock_lease: timedelta = Field(
+        timedelta(minutes=30),
+        description="How long a job's database lock holds before another scheduler may take it "
+        "over (a crashed process's lock expires after this).",
+    )
+
+    @field_validator("misfire_grace_time", "lock_lease", mode="before")
+    @classmethod
+    def _durations(cls, value: object) -> timedelta:
+        return parse_duration(value)
 
 
 class Settings(Section):
@@ -162,6 +257,7 @@ class Settings(Section):
     )
     sender: SenderSettings = Field(default_factory=lambda: SenderSettings())
     outbox: OutboxSettings = Field(default_factory=lambda: OutboxSettings())
+    scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     newsletters: dict[str, NewsletterSettings] = Field(
         default_factory=dict, description="Newsletters by slug, e.g. [newsletters.weekly]."
     )
@@ -172,11 +268,7 @@ class Settings(Section):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("not an IANA time zone such as 'Europe/Warsaw' or 'UTC'") from None
-        return value
+        return _zone(value)
 
     @field_validator("base_url")
     @classmethod

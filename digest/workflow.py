@@ -11,6 +11,7 @@ from typing import Any
 from digest.app import App
 from digest.edition import build_edition
 from digest.errors import DigestError, NothingToSend
+from digest.lifecycle import LifecycleError, Status, transition
 from digest.message import PreparedEdition, Recipient, compose
 from digest.providers import create_mailer
 from digest.render import render_edition
@@ -22,16 +23,18 @@ from digest.store.editions import EditionRow
 from subscribers.store import recipients
 
 
-def prepare_draft(app: App, newsletter: str, now: datetime) -> EditionRow:
+def prepare_draft(
+    app: App, newsletter: str, now: datetime, scheduled_for: datetime | None = None
+) -> EditionRow:
     """Build (or rebuild) the newsletter's draft from the articles in its window.
 
-    An edition already being sent is returned as it is, so an interrupted send resumes
-    with the same content.
+    An edition past the draft stage (approved, sending, failed) is returned as it is: what an
+    editor approved is what goes out, and an interrupted send resumes with the same content.
     """
     settings = app.settings.newsletter(newsletter)
     with app.engine.begin() as conn:
         current = editions.open_edition(conn, newsletter)
-        if current is not None and current.status == "sending":
+        if current is not None and current.status != Status.DRAFT:
             return current
         sent = sent_article_ids(conn, newsletter)
         pool = articles_since(conn, now - timedelta(days=settings.window_days), now, settings.tags)
@@ -44,7 +47,7 @@ def prepare_draft(app: App, newsletter: str, now: datetime) -> EditionRow:
             )
         number = current.number if current else editions.next_number(conn, newsletter)
         content = build_edition(newsletter, settings, chosen, number, now, app.settings.timezone)
-        editions.save_draft(conn, content, now)
+        editions.save_draft(conn, content, now, scheduled_for)
         row = editions.get_edition(conn, newsletter, number)
     assert row is not None
     return row
@@ -117,17 +120,28 @@ class SendReport:
     counts: dict[str, int]
 
 
-def send(app: App, newsletter: str) -> SendReport:
-    """Draft (if needed), plan the deliveries, send them, and mark the edition sent.
+def send(app: App, newsletter: str, actor: str = "cli") -> SendReport:
+    """Send the newsletter's current edition; run it again after an interruption to resume.
 
-    Running it again after an interruption resumes the same edition: the ledger holds one
-    row per subscriber, so nobody is sent it twice.
+    A draft goes out only when the newsletter's approval is `auto` (it is rebuilt from the
+    latest articles first); with `required`, an editor must approve it. The ledger holds one
+    row per subscriber, so nobody is sent an edition twice.
     """
     now = app.clock()
     edition = prepare_draft(app, newsletter, now)
     with app.engine.begin() as conn:
-        if edition.status == "draft":
-            editions.set_status(conn, edition.id, "sending", now)
+        if edition.status == Status.DRAFT:
+            if app.settings.newsletter(newsletter).approval == "required":
+                raise LifecycleError(
+                    f"edition {edition.number} of {newsletter} is a draft awaiting approval",
+                    hint=f"check it (digest preview {newsletter}), then "
+                    f"`digest edition approve {newsletter} {edition.number} --send-now`",
+                )
+            transition(conn, edition.id, "approve", "auto-approval", now, "approval is auto")
+        if edition.status in (Status.DRAFT, Status.APPROVED):
+            transition(conn, edition.id, "start", actor, now)
+        elif edition.status == Status.FAILED:
+            transition(conn, edition.id, "retry", actor, now)
         planned = deliveries.plan(conn, edition.id, recipients(app.engine, newsletter), now)
     prepared = prepare(app, edition)
     mailer = create_mailer(app.settings.provider, app.settings, app.clock)
@@ -138,7 +152,7 @@ def send(app: App, newsletter: str) -> SendReport:
             counts.get("pending", 0) + counts.get("claimed", 0) + counts.get("uncertain", 0)
         )
         if unfinished == 0:
-            editions.set_status(conn, edition.id, "sent", app.clock())
+            transition(conn, edition.id, "finish", actor, app.clock())
     if unfinished:
         raise DigestError(
             f"edition {edition.number} of {newsletter}: {unfinished} deliveries not finished",

@@ -122,7 +122,15 @@ def main() -> None:
 
 
 # Commands register themselves on `cli` when imported.
-from digest.cli import articles, config_cmd, db_cmd, demo_cmd, editions, subscribers_cmd  # noqa: E402, F401
+from digest.cli import (  # noqa: E402, F401
+    articles,
+    config_cmd,
+    db_cmd,
+    demo_cmd,
+    editions,
+    schedule_cmd,
+    subscribers_cmd,
+)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,7 +11,8 @@ from digest.edition import EditionContent
 from digest.errors import DigestError
 from digest.models import Edition, EditionArticle
 
-OPEN = ("draft", "sending")
+# Editions still in the newsletter's current cycle (see digest.lifecycle).
+OPEN = ("draft", "approved", "sending", "failed")
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class EditionRow:
     content: EditionContent
     created_at: datetime
     sent_at: datetime | None
+    scheduled_for: datetime | None = None
 
 
 def _row(r: Edition) -> EditionRow:
@@ -36,6 +38,7 @@ def _row(r: Edition) -> EditionRow:
         content=EditionContent.from_json(r.content),
         created_at=r.created_at,
         sent_at=r.sent_at,
+        scheduled_for=r.scheduled_for,
     )
 
 
@@ -47,6 +50,7 @@ _COLUMNS = (
     Edition.content,
     Edition.created_at,
     Edition.sent_at,
+    Edition.scheduled_for,
 )
 
 
@@ -61,7 +65,7 @@ def get_edition(conn: Connection, newsletter: str, number: int | None = None) ->
 
 
 def open_edition(conn: Connection, newsletter: str) -> EditionRow | None:
-    """The newsletter's edition that is still a draft or being sent, if any."""
+    """The newsletter's edition of the current cycle (draft, approved, sending, failed), if any."""
     row = conn.execute(
         select(*_COLUMNS)
         .where(Edition.newsletter == newsletter, Edition.status.in_(OPEN))
@@ -77,7 +81,12 @@ def next_number(conn: Connection, newsletter: str) -> int:
     return int(top.scalar() or 0) + 1
 
 
-def save_draft(conn: Connection, content: EditionContent, now: datetime) -> int:
+def save_draft(
+    conn: Connection,
+    content: EditionContent,
+    now: datetime,
+    scheduled_for: datetime | None = None,
+) -> int:
     """Create the draft, or replace the content of the draft with the same number."""
     existing = conn.execute(
         select(Edition.id, Edition.status).where(
@@ -90,6 +99,8 @@ def save_draft(conn: Connection, content: EditionContent, now: datetime) -> int:
         "content": content.to_json(),
         "updated_at": now,
     }
+    if scheduled_for is not None:
+        values["scheduled_for"] = scheduled_for
     if existing is None:
         result = conn.execute(
             insert(Edition).values(
@@ -118,9 +129,12 @@ def save_draft(conn: Connection, content: EditionContent, now: datetime) -> int:
     return edition_id
 
 
-def set_status(conn: Connection, edition_id: int, status: str, now: datetime) -> None:
-    """Move an edition to `status` (the lifecycle rules live with the callers for now)."""
-    values: dict[str, object] = {"status": status, "updated_at": now}
-    if status == "sent":
-        values["sent_at"] = now
-    conn.execute(update(Edition).where(Edition.id == edition_id).values(**values))
+def list_editions(conn: Connection, newsletter: str, limit: int = 50) -> list[EditionRow]:
+    """The newsletter's editions, newest first."""
+    rows = conn.execute(
+        select(*_COLUMNS)
+        .where(Edition.newsletter == newsletter)
+        .order_by(Edition.number.desc())
+        .limit(limit)
+    ).all()
+    return [_row(r) for r in rows]  # type: ignore[arg-type]

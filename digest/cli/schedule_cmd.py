@@ -1,0 +1,164 @@
+"""`digest edition ...` and `digest schedule ...`."""
+
+from __future__ import annotations
+
+import getpass
+from zoneinfo import ZoneInfo
+
+import click
+from rich.table import Table
+
+from digest.cli import State, cli
+from digest.cli.common import console
+from digest.editorial import act, find_edition
+from digest.lifecycle import history
+from digest.scheduler import run as run_scheduler
+from digest.scheduler import stored_jobs
+from digest.store.editions import list_editions
+from digest.workflow import send as send_edition
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@cli.group()
+def edition() -> None:
+    """See and move editions through their life: approve, reopen, cancel."""
+
+
+@edition.command("list")
+@click.argument("newsletter")
+@click.pass_obj
+def list_(state: State, newsletter: str) -> None:
+    """List a newsletter's editions, newest first.
+
+    Example: digest edition list weekly
+    """
+    app = state.app()
+    app.settings.newsletter(newsletter)
+    with app.engine.connect() as conn:
+        rows = list_editions(conn, newsletter)
+    now = app.clock()
+    table = Table("no.", "status", "stories", "scheduled for", "sent", "subject")
+    for e in rows:
+        late = e.status == "draft" and e.scheduled_for is not None and e.scheduled_for < now
+        table.add_row(
+            str(e.number), e.status + (" (late)" if late else ""), str(len(e.content.stories)),
+            f"{e.scheduled_for:%Y-%m-%d %H:%M}" if e.scheduled_for else "",
+            f"{e.sent_at:%Y-%m-%d %H:%M}" if e.sent_at else "", e.content.subject,
+        )  # fmt: skip
+    console().print(table)
+
+
+@edition.command()
+@click.argument("newsletter")
+@click.argument("number", type=int, required=False)
+@click.pass_obj
+def show(state: State, newsletter: str, number: int | None) -> None:
+    """Show an edition (the current one unless NUMBER is given) and its history.
+
+    Example: digest edition show weekly 3
+    """
+    app = state.app()
+    e = find_edition(app, newsletter, number)
+    c = console()
+    c.print(f"[bold]{e.content.subject}[/]  edition {e.number} of {newsletter}: {e.status}")
+    c.print(f"preheader: {e.content.preheader}")
+    for section in e.content.sections:
+        c.print(f"\n[bold]{section.title}[/]")
+        for story in section.stories:
+            c.print(f"  • {story.headline} ({story.source})")
+    with app.engine.connect() as conn:
+        events = history(conn, e.id)
+    if events:
+        table = Table("when", "from", "to", "by", "why")
+        for ev in events:
+            when = f"{ev.at:%Y-%m-%d %H:%M}"
+            table.add_row(when, ev.from_status, ev.to_status, ev.actor, ev.reason)
+        c.print(table)
+
+
+def _move(state: State, newsletter: str, number: int | None, action: str, reason: str) -> None:
+    app = state.app()
+    e, status = act(app, newsletter, number, action, _actor(), reason)
+    console().print(f"edition {e.number} of {newsletter} is now {status}")
+
+
+@edition.command()
+@click.argument("newsletter")
+@click.argument("number", type=int, required=False)
+@click.option("--send-now", is_flag=True, help="Send it at once instead of at the scheduled time.")
+@click.option("--reason", default="", help="Why, for the edition's history.")
+@click.pass_obj
+def approve(state: State, newsletter: str, number: int | None, send_now: bool, reason: str) -> None:
+    """Approve a draft so it goes out at its send time (or now, with --send-now).
+
+    Example: digest edition approve weekly 3 --send-now
+    """
+    _move(state, newsletter, number, "approve", reason)
+    if send_now:
+        report = send_edition(state.app(), newsletter, actor=_actor())
+        console().print(f"sent to {report.counts.get('sent', 0)} subscribers")
+
+
+@edition.command()
+@click.argument("newsletter")
+@click.argument("number", type=int, required=False)
+@click.option("--reason", default="", help="Why, for the edition's history.")
+@click.pass_obj
+def reopen(state: State, newsletter: str, number: int | None, reason: str) -> None:
+    """Take an approved edition back to draft, to change it before it is sent.
+
+    Example: digest edition reopen weekly 3 --reason "wrong headline"
+    """
+    _move(state, newsletter, number, "reopen", reason)
+
+
+@edition.command()
+@click.argument("newsletter")
+@click.argument("number", type=int, required=False)
+@click.option("--reason", default="", help="Why, for the edition's history.")
+@click.pass_obj
+def cancel(state: State, newsletter: str, number: int | None, reason: str) -> None:
+    """Cancel a draft or approved edition: it will never be sent.
+
+    Example: digest edition cancel weekly 3 --reason "holiday week"
+    """
+    _move(state, newsletter, number, "cancel", reason)
+
+
+@cli.group()
+def schedule() -> None:
+    """The scheduler: list its jobs, run it."""
+
+
+@schedule.command("list")
+@click.pass_obj
+def schedule_list(state: State) -> None:
+    """Sync the jobs with the config and show each one's next run in its newsletter's time zone.
+
+    Example: digest schedule list
+    """
+    app = state.app()
+    table = Table("job", "what", "next run")
+    for job_id, name, next_run in stored_jobs(app):
+        target = job_id.split(":", 1)[1]
+        nl = app.settings.newsletters.get(target)
+        tz = ZoneInfo((nl.timezone if nl else None) or app.settings.timezone)
+        when = f"{next_run.astimezone(tz):%a %Y-%m-%d %H:%M %Z}" if next_run else "paused"
+        table.add_row(job_id, name, when)
+    console().print(table)
+
+
+@schedule.command("run")
+@click.pass_obj
+def schedule_run(state: State) -> None:
+    """Run the scheduler in the foreground until stopped (Ctrl-C); safe to run on several hosts.
+
+    Example: digest schedule run
+    """
+    run_scheduler(state.app())

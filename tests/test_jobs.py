@@ -1,0 +1,319 @@
+"""The scheduler's jobs driven by a fake clock: weeks of editions, skips, late drafts, restarts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from digest.app import App, create_app
+from digest.config import load_settings
+from digest.ingest.service import ingest_path
+from digest.jobs import draft_job, resume_interrupted, send_job
+from digest.models import Delivery, Edition, ScheduleRun
+from digest.providers.outbox import OutboxMailer
+from digest.schedule import LeadTrigger, next_fire, parse_schedule
+from digest.scheduler import _RUNNING, job_store, run_job, stored_jobs, sync_jobs
+from subscribers.store import add_subscriber
+from tests.conftest import write_article
+
+START = datetime(2027, 3, 3, 12, 0, tzinfo=UTC)  # a Wednesday; DST starts in Warsaw on 28 March
+READERS = 4
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def make_app(db_url: str, tmp_path: Path, clock: Clock, **newsletter: Any) -> App:
+    options = {
+        "title": "Example Weekly", "tags": ["transit"], "schedule": "weekly mon 08:00",
+        "timezone": "Europe/Warsaw", "draft_lead": "20h", "editors": ["editor@example.com"],
+        **newsletter,
+    }  # fmt: skip
+    settings = load_settings(
+        None, env={},
+        overrides={"home": str(tmp_path / "home"), "database_url": db_url, "secret_key": "k",
+                   "sender": {"email": "weekly@news.example.com"},
+                   "newsletters": {"weekly": options}},
+    )  # fmt: skip
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest.fixture
+def weekly(db_url: str, tmp_path: Path, clock: Clock) -> Iterator[App]:
+    app = make_app(db_url, tmp_path, clock)
+    with app.engine.begin() as conn:
+        for i in range(READERS):
+            add_subscriber(conn, f"reader{i}@example.com", "weekly", START)
+    yield app
+    app.close()
+
+
+def add_articles(app: App, tmp_path: Path, when: datetime, n: int, tag: str = "transit") -> None:
+    folder = tmp_path / f"arts-{when:%Y%m%d%H%M}"
+    for i in range(n):
+        body = f"News from {when:%A %d %B} number {i}. More detail follows."
+        url = f"https://x.example/{when:%Y%m%d%H%M}/{i}"
+        title = f"Story {when:%b %d} #{i}"
+        write_article(
+            folder, f"{i}.md", title=title, date=when.isoformat(), tags=[tag], body=body, url=url
+        )
+    ingest_path(app.engine, folder, app.clock())
+
+
+def week_times(app: App, after: datetime) -> tuple[datetime, datetime]:
+    nl = app.settings.newsletters["weekly"]
+    send = parse_schedule(nl.schedule or "", nl.timezone or "UTC")
+    draft_at = LeadTrigger(send, nl.draft_lead).get_next_fire_time(None, after)
+    send_at = next_fire(send, draft_at)
+    assert draft_at is not None and send_at is not None
+    return draft_at, send_at
+
+
+def outbox_count(app: App, number: int) -> int:
+    return len(list((app.settings.outbox_dir / "weekly" / str(number)).glob("*.eml")))
+
+
+def test_eight_weeks(weekly: App, clock: Clock, tmp_path: Path) -> None:
+    seen: set[int] = set()
+    after = START
+    quiet_week = 4
+    for week in range(8):
+        if week != quiet_week:
+            add_articles(weekly, tmp_path, after + timedelta(hours=1), n=2)
+        draft_at, send_at = week_times(weekly, after + timedelta(hours=2))
+        clock.now = draft_at
+        drafted = draft_job(weekly, "weekly", clock.now, "host:1")
+        clock.now = send_at
+        sent = send_job(weekly, "weekly", clock.now, "host:1")
+        if week == quiet_week:
+            assert drafted.outcome == "skipped" and "nothing new" in drafted.message
+            assert sent.outcome == "skipped"
+        else:
+            assert (drafted.outcome, sent.outcome) == ("drafted", "sent"), (drafted, sent)
+            assert send_at.astimezone(WARSAW).hour == 8  # across the DST change too
+        after = send_at + timedelta(minutes=1)
+    with weekly.engine.connect() as conn:
+        editions = conn.execute(select(Edition.number, Edition.status, Edition.content)).all()
+        runs = conn.execute(select(ScheduleRun.job, ScheduleRun.outcome)).all()
+    assert [e.status for e in editions] == ["sent"] * 7
+    for e in editions:
+        ids = {i for sec in e.content["sections"] for s in sec["stories"] for i in s["article_ids"]}
+        assert len(ids) == 2 and not ids & seen  # only stories not sent before
+        seen |= ids
+        assert outbox_count(weekly, e.number) == READERS
+    assert runs.count(("send:weekly", "skipped")) == 1
+    notices = list((weekly.settings.outbox_dir / "weekly" / "notices-draft").rglob("*.eml"))
+    assert len(notices) == 7  # the editor heard about every draft
+
+
+def test_late_draft_is_not_sent_until_approved(db_url: str, tmp_path: Path, clock: Clock) -> None:
+    app = make_app(db_url, tmp_path, clock, approval="required")
+    with app.engine.begin() as conn:
+        add_subscriber(conn, "reader@example.com", "weekly", START)
+    add_articles(app, tmp_path, START, n=3)
+    draft_at, send_at = week_times(app, START)
+    clock.now = draft_at
+    assert draft_job(app, "weekly", clock.now, "h").outcome == "drafted"
+    clock.now = send_at
+    late = send_job(app, "weekly", clock.now, "h")
+    assert late.outcome == "late"
+    assert outbox_count(app, 1) == 0
+    late_notice = next((app.settings.outbox_dir / "weekly" / "notices-late").rglob("*.eml"))
+    assert b"NOT sent" in late_notice.read_bytes()
+    # The job does not run twice for the same send time.
+    assert send_job(app, "weekly", clock.now + timedelta(minutes=5), "h").outcome == "done"
+    # The editor approves later and sends at once.
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    runner = CliRunner()
+    args = ["--home", str(tmp_path / "home"), "--database-url", db_url, "--set", "secret_key=k"]
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[sender]\nemail = "weekly@news.example.com"\n[newsletters.weekly]\ntitle = "W"\n'
+        'tags = ["transit"]\napproval = "required"\n'
+    )
+    result = runner.invoke(
+        cli, ["--config", str(cfg), *args, "edition", "approve", "weekly", "--send-now"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "sent to 1 subscribers" in result.output
+    assert outbox_count(app, 1) == 1
+    app.close()
+
+
+def test_killed_during_send_resumes_after_restart(
+    weekly: App, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_articles(weekly, tmp_path, START, n=2)
+    _, send_at = week_times(weekly, START)
+    clock.now = send_at
+    calls = {"n": 0}
+    original = OutboxMailer.send
+
+    def dies_on_second_batch(self: OutboxMailer, edition: Any, batch: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise SystemExit("killed")  # the process dies mid-send
+        return original(self, edition, batch)
+
+    monkeypatch.setattr(OutboxMailer, "max_batch", 1)
+    monkeypatch.setattr(OutboxMailer, "send", dies_on_second_batch)
+    with pytest.raises(SystemExit):
+        send_job(weekly, "weekly", clock.now, "h:1")
+    monkeypatch.setattr(OutboxMailer, "send", original)
+    clock.now += timedelta(minutes=3)
+    [resumed] = resume_interrupted(weekly, "h:2")  # what `digest schedule run` does at start
+    assert resumed.outcome == "resumed"
+    with weekly.engine.connect() as conn:
+        statuses = conn.execute(
+            select(Delivery.status, func.count()).group_by(Delivery.status)
+        ).all()
+        assert conn.execute(select(Edition.status)).scalar_one() == "sent"
+    assert dict(statuses) == {"sent": READERS}
+    assert outbox_count(weekly, 1) == READERS
+    # The missed run, coming in late after the restart, finds nothing left to do.
+    assert send_job(weekly, "weekly", clock.now, "h:2").outcome == "done"
+
+
+@pytest.mark.postgres
+def test_two_schedulers_run_each_job_once(pg_url: str, tmp_path: Path) -> None:
+    clock = Clock(START)
+    apps = [make_app(pg_url, tmp_path / f"p{i}", clock) for i in range(2)]
+    with apps[0].engine.begin() as conn:
+        for i in range(READERS):
+            add_subscriber(conn, f"reader{i}@example.com", "weekly", START)
+    add_articles(apps[0], tmp_path, START, n=2)
+    _, send_at = week_times(apps[0], START)
+    clock.now = send_at
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        results.append(send_job(apps[i], "weekly", clock.now, f"host{i}:1").outcome)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) in (["done", "sent"], ["locked", "sent"])
+    with apps[0].engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Edition)).scalar_one() == 1
+        sent = conn.execute(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
+        )
+        assert sent.scalar_one() == READERS
+        assert conn.execute(select(func.count()).select_from(ScheduleRun)).scalar_one() == 1
+    for app in apps:
+        app.close()
+
+
+def test_jobs_survive_restarts_and_follow_config_changes(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    app = make_app(db_url, tmp_path, clock)
+    first = {job_id: nxt for job_id, _, nxt in stored_jobs(app)}
+    assert set(first) == {"send:weekly", "draft:weekly"}
+    assert first["draft:weekly"] + timedelta(hours=20) == first["send:weekly"]
+    # A restart keeps the stored jobs as they are.
+    again = {job_id: nxt for job_id, _, nxt in stored_jobs(app)}
+    assert again == first
+    app.close()
+    changed = make_app(db_url, tmp_path, clock, schedule="daily 07:30")
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    sched = BackgroundScheduler(jobstores={"default": job_store(changed)}, timezone="UTC")
+    sched.start(paused=True)
+    assert sync_jobs(sched, changed) == {"send:weekly": "changed", "draft:weekly": "changed"}
+    sched.shutdown(wait=False)
+    manual = make_app(db_url, tmp_path, clock, schedule=None)
+    assert stored_jobs(manual) == []
+    changed.close()
+    manual.close()
+
+
+def test_apscheduler_runs_the_job(weekly: App, tmp_path: Path, clock: Clock) -> None:
+    """The real scheduler thread calls run_job, which sends through the ledger."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    add_articles(weekly, tmp_path, START, n=2)
+    _, send_at = week_times(weekly, START)
+    clock.now = send_at
+    sched = BackgroundScheduler(jobstores={"default": job_store(weekly)}, timezone="UTC")
+    sched.start(paused=True)
+    sync_jobs(sched, weekly)
+    sched.modify_job("send:weekly", next_run_time=datetime.now(UTC) + timedelta(milliseconds=200))
+    _RUNNING["app"] = weekly
+    try:
+        sched.resume()
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline and status != "sent":
+            time.sleep(0.1)
+            with weekly.engine.connect() as conn:
+                status = conn.execute(select(Edition.status)).scalar()
+    finally:
+        sched.shutdown(wait=True)
+        _RUNNING.pop("app", None)
+    assert status == "sent"
+    assert outbox_count(weekly, 1) == READERS
+    assert run_job.__module__ == "digest.scheduler"
+
+
+def test_edition_and_schedule_commands(db_url: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        'secret_key = "k"\n[newsletters.weekly]\ntitle = "W"\ntags = ["transit"]\n'
+        'schedule = "weekly mon 08:00"\ntimezone = "America/New_York"\n'
+    )
+    base = ["--config", str(cfg), "--database-url", db_url]
+    runner = CliRunner()
+    listed = runner.invoke(cli, [*base, "schedule", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "send:weekly" in listed.output and "08:00 E" in listed.output  # EST/EDT
+    folder = tmp_path / "a"
+    write_article(
+        folder, "a.md", title="Tram news", date="-1d", tags=["transit"], body="Trams. Yes."
+    )
+    assert runner.invoke(cli, [*base, "ingest", str(folder)]).exit_code == 0
+    assert (
+        runner.invoke(cli, [*base, "preview", "weekly", "--out", str(tmp_path / "p")]).exit_code
+        == 0
+    )
+    approved = runner.invoke(cli, [*base, "edition", "approve", "weekly", "--reason", "fine"])
+    assert "is now approved" in approved.output
+    shown = runner.invoke(cli, [*base, "edition", "show", "weekly", "1"])
+    assert "Tram news" in shown.output and "fine" in shown.output
+    refused = runner.invoke(cli, [*base, "edition", "approve", "weekly", "1"])
+    assert refused.exit_code == 1 and "cannot approve" in refused.output
+    listing = runner.invoke(cli, [*base, "edition", "list", "weekly"])
+    assert "approved" in listing.output
