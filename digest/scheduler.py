@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -26,6 +27,7 @@ from digest.app import App
 from digest.jobs import JobResult, draft_job, ingest_job, resume_interrupted, send_job, send_trigger
 from digest.schedule import LeadTrigger
 from digest.send import worker_id
+from digest.settings import Settings
 
 log = logging.getLogger(__name__)
 JOBS_TABLE = "apscheduler_jobs"
@@ -93,7 +95,7 @@ def sync_jobs(scheduler: BaseScheduler, app: App) -> dict[str, str]:
     """Make the stored jobs match the config; returns {job id: added|changed|kept|removed}."""
     wanted = {spec.id: spec for spec in job_specs(app)}
     changes: dict[str, str] = {}
-    for job in scheduler.get_jobs():
+    for job in scheduler.get_jobs(jobstore="default"):
         if job.id not in wanted:
             job.remove()
             changes[job.id] = "removed"
@@ -125,18 +127,48 @@ def stored_jobs(app: App) -> list[tuple[str, str, datetime | None]]:
     scheduler.start(paused=True)
     try:
         sync_jobs(scheduler, app)
-        return [(j.id, j.name, j.next_run_time) for j in scheduler.get_jobs()]
+        return [(j.id, j.name, j.next_run_time) for j in scheduler.get_jobs(jobstore="default")]
     finally:
         scheduler.shutdown(wait=False)
 
 
-def run(app: App) -> None:
-    """`digest schedule run`: sync jobs, finish interrupted sends, then run jobs until stopped."""
+def reload_config(scheduler: BaseScheduler, reload: Callable[[], Settings]) -> dict[str, str]:
+    """Re-read the settings; when they changed, re-sync the jobs and use the new settings."""
+    current = _RUNNING["app"]
+    settings = reload()
+    if settings == current.settings:
+        return {}
+    fresh = App(settings=settings, clock=current.clock)
+    if settings.db_url == current.settings.db_url:
+        fresh.__dict__["engine"] = current.engine  # keep the pool; the database did not move
+    changes = {k: v for k, v in sync_jobs(scheduler, fresh).items() if v != "kept"}
+    _RUNNING["app"] = fresh
+    log.info("settings changed; jobs re-synced: %s", changes or "no job changed")
+    return changes
+
+
+def run(
+    app: App,
+    reload: Callable[[], Settings] | None = None,
+    check_every: timedelta = timedelta(minutes=1),
+) -> None:
+    """`digest schedule run`: sync jobs, finish interrupted sends, then run jobs until stopped.
+
+    With `reload`, the settings are re-read every `check_every` and the jobs re-synced when
+    they changed, so editing the config needs no restart.
+    """
     stored_jobs(app)  # sync with the config before the blocking scheduler loads the store
     for result in resume_interrupted(app, worker_id()):
         log.info("%s: %s %s", result.job, result.outcome, result.message)
     _RUNNING["app"] = app
-    scheduler = BlockingScheduler(jobstores={"default": job_store(app)}, timezone="UTC")
+    scheduler = BlockingScheduler(
+        jobstores={"default": job_store(app), "local": MemoryJobStore()}, timezone="UTC"
+    )
+    if reload is not None:
+        scheduler.add_job(
+            reload_config, "interval", seconds=check_every.total_seconds(),
+            args=[scheduler, reload], id="config-watch", jobstore="local", coalesce=True,
+        )  # fmt: skip
     try:
         scheduler.start()
     finally:

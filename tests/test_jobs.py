@@ -317,3 +317,30 @@ def test_edition_and_schedule_commands(db_url: str, tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "cannot approve" in refused.output
     listing = runner.invoke(cli, [*base, "edition", "list", "weekly"])
     assert "approved" in listing.output
+
+
+def test_config_changes_resync_a_running_scheduler(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from digest.scheduler import reload_config
+
+    app = make_app(db_url, tmp_path, clock)
+    sched = BackgroundScheduler(jobstores={"default": job_store(app)}, timezone="UTC")
+    sched.start(paused=True)
+    sync_jobs(sched, app)
+    _RUNNING["app"] = app
+    try:
+        assert reload_config(sched, lambda: app.settings) == {}
+        daily = make_app(db_url, tmp_path, clock, schedule="daily 07:30").settings
+        assert reload_config(sched, lambda: daily) == {
+            "send:weekly": "changed",
+            "draft:weekly": "changed",
+        }
+        assert _RUNNING["app"].settings is daily
+        assert "07:30" in str(sched.get_job("send:weekly").next_run_time.astimezone(WARSAW))
+    finally:
+        _RUNNING.pop("app", None)
+        sched.shutdown(wait=False)
+        app.close()

@@ -157,8 +157,10 @@ def schedule_list(state: State) -> None:
 @schedule.command("run")
 @click.pass_obj
 def schedule_run(state: State) -> None:
-    """Run the scheduler in the foreground until stopped (Ctrl-C); safe to run on several hosts.
+    """Run the scheduler until stopped (Ctrl-C); re-reads the config every minute.
+
+    Safe to run on several hosts against one PostgreSQL database.
 
     Example: digest schedule run
     """
-    run_scheduler(state.app())
+    run_scheduler(state.app(), reload=lambda: state.loaded().settings)
