@@ -344,3 +344,57 @@ def test_config_changes_resync_a_running_scheduler(
         _RUNNING.pop("app", None)
         sched.shutdown(wait=False)
         app.close()
+
+
+def test_send_after_downtime_sends_the_missed_edition_once(
+    weekly: App, clock: Clock, tmp_path: Path
+) -> None:
+    """The scheduler was down over the draft and the send; started 3 h late, it sends once."""
+    add_articles(weekly, tmp_path, START, n=2)
+    _, send_at = week_times(weekly, START)
+    clock.now = send_at + timedelta(hours=3)  # within scheduler.misfire_grace_time (6 h)
+    late = send_job(weekly, "weekly", clock.now, "host:1")
+    assert late.outcome == "sent" and late.planned_for == send_at
+    again = send_job(weekly, "weekly", clock.now + timedelta(minutes=5), "host:2")
+    assert again.outcome == "done"
+    with weekly.engine.connect() as conn:
+        [(status, planned)] = conn.execute(select(Edition.status, Edition.scheduled_for)).all()
+    assert (status, planned) == ("sent", send_at)
+    assert outbox_count(weekly, 1) == READERS
+
+
+@pytest.mark.parametrize(
+    ("late_by", "runs"), [(timedelta(minutes=30), True), (timedelta(hours=8), False)]
+)
+def test_misfired_job_runs_within_the_grace_time_only(
+    weekly: App, tmp_path: Path, clock: Clock, late_by: timedelta, runs: bool
+) -> None:
+    """A stored job whose run time passed while no scheduler ran: run if recent, else skipped."""
+    from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    add_articles(weekly, tmp_path, START, n=2)
+    _, send_at = week_times(weekly, START)
+    clock.now = send_at + late_by
+    sched = BackgroundScheduler(jobstores={"default": job_store(weekly)}, timezone="UTC")
+    sched.start(paused=True)
+    sync_jobs(sched, weekly)
+    sched.modify_job("send:weekly", next_run_time=datetime.now(UTC) - late_by)
+    seen: list[int] = []
+    done = threading.Event()
+
+    def listen(event: JobEvent) -> None:
+        if event.job_id == "send:weekly":
+            seen.append(event.code)
+            done.set()
+
+    sched.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
+    _RUNNING["app"] = weekly
+    try:
+        sched.resume()
+        assert done.wait(20)
+    finally:
+        sched.shutdown(wait=True)
+        _RUNNING.pop("app", None)
+    assert seen == [EVENT_JOB_EXECUTED if runs else EVENT_JOB_MISSED]
+    assert outbox_count(weekly, 1) == (READERS if runs else 0)
