@@ -14,6 +14,7 @@ from collections.abc import Sequence
 SHORT = 12  # words: lines this short may be chrome when other signs agree
 _SENTENCE_END = re.compile(r"[.!?…\"”’)]$")
 _BREADCRUMB = re.compile(r"\s(?:»|›|>|→|/|\|)\s")
+_STRONG_BREADCRUMB = re.compile(r"\s[»›]\s")  # these arrows are not used in prose
 _DOMAIN = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|io|co|ai|info|news)\b")
 _FILENAME = re.compile(r"^[\w.-]+\.(?:jpe?g|png|gif|webp|svg|avif|pdf)$|^[a-z0-9]+(?:_[a-z0-9]+)+$")
 _COMMON_CHROME = re.compile(
@@ -36,7 +37,10 @@ def is_chrome_line(line: str) -> bool:
         return True
     if len(words) == 1 and _FILENAME.match(text):
         return True
-    if len(words) <= SHORT and _BREADCRUMB.search(text) and not _SENTENCE_END.search(text):
+    if not _SENTENCE_END.search(text) and (
+        (len(words) <= SHORT and _BREADCRUMB.search(text))
+        or (len(words) <= 3 * SHORT and _STRONG_BREADCRUMB.search(text))
+    ):
         return True
     # A short line that is mostly a web address is a credit or a link, not prose.
     return len(words) <= 4 and bool(_DOMAIN.search(text)) and not _SENTENCE_END.search(text)

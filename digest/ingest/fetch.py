@@ -155,14 +155,14 @@ class Fetcher:
             self._be_polite(current)
             try:
                 with self._client.stream("GET", current, headers=headers) as resp:
-                    if resp.is_redirect:
+                    if resp.status_code == 304:
+                        return Fetched(current, None, etag, last_modified)
+                    if resp.status_code in {301, 302, 303, 307, 308}:
                         target = resp.headers.get("location")
                         if not target:
                             raise IngestError(f"{current}: redirect without a Location header")
                         current = urljoin(current, target)
                         continue
-                    if resp.status_code == 304:
-                        return Fetched(current, None, etag, last_modified)
                     if resp.status_code in _RETRY_STATUS:
                         raise _Retryable(f"HTTP {resp.status_code} {resp.reason_phrase}")
                     if resp.status_code >= 400:

@@ -28,14 +28,12 @@ class SourceHealth:
 
 def source_health(conn: Connection, name: str) -> SourceHealth | None:
     """The stored state of one source, or None when it never ran."""
-    row = conn.execute(select(SourceState).where(SourceState.name == name)).first()
+    row = conn.execute(select(*SourceState.__table__.c).where(SourceState.name == name)).first()
     if row is None:
         return None
-    s = row[0]
-    return SourceHealth(
-        s.name, s.etag, s.last_modified, s.last_run_at, s.last_success_at, s.last_error_at,
-        s.last_error, s.consecutive_failures, dict(s.last_counts or {}),
-    )  # fmt: skip
+    values = dict(row._mapping)
+    values["last_counts"] = dict(values["last_counts"] or {})
+    return SourceHealth(**values)
 
 
 def all_health(conn: Connection) -> dict[str, SourceHealth]:
