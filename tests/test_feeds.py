@@ -181,7 +181,7 @@ def test_articles_get_source_and_keyword_tags(app: App, tmp_path: Path) -> None:
 def test_private_addresses_refused_unless_allowed() -> None:
     with (
         Fetcher(IngestSettings(politeness_delay=0)) as fetcher,
-        pytest.raises(IngestError, match="non-public address 127.0.0.1"),
+        pytest.raises(IngestError, match=r"non-public address 127\.0\.0\.1"),
     ):
         fetcher.fetch("http://127.0.0.1:9/feed")
     with (
