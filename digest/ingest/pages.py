@@ -79,11 +79,12 @@ def _extract(markup: str, url: str | None, favor_precision: bool) -> dict[str, A
             include_comments=False,
             include_tables=True,
             with_metadata=True,
-            as_dict=True,
         )
     except (ValueError, etree.LxmlError):
         return None
-    return doc if isinstance(doc, dict) else None
+    if doc is None:
+        return None
+    return doc if isinstance(doc, dict) else doc.as_dict()
 
 
 def _paragraphs(doc: dict[str, Any] | None) -> str:
