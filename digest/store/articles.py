@@ -138,6 +138,17 @@ def articles_since(
     return [ArticleRecord(**row._mapping, tags=tuple(tag_map[row.id])) for row in rows]
 
 
+def article_by_id(conn: Connection, article_id: int) -> ArticleRecord | None:
+    """One stored article with its tags, or None."""
+    row = conn.execute(select(*_RECORD_COLUMNS).where(Article.id == article_id)).first()
+    if row is None:
+        return None
+    tags = conn.execute(
+        select(ArticleTag.tag).where(ArticleTag.article_id == article_id).order_by(ArticleTag.tag)
+    ).scalars()
+    return ArticleRecord(**row._mapping, tags=tuple(tags))
+
+
 def sent_article_ids(conn: Connection, newsletter: str) -> set[int]:
     """Articles that a sent edition of this newsletter already carried."""
     query = (
