@@ -51,12 +51,11 @@ def test_chrome_rules_are_general() -> None:
     assert is_chrome_line("Powered by example.com")
     assert not is_chrome_line("What happened next?")
     assert not is_chrome_line("The mayor said the plan would cost 40 million.")
-    kept = clean_paragraphs(
-        ["Title here", "Body sentence one is long enough to be prose here.", "Ann Lee", "Ann Lee",
-         "Ann writes about cities for the blog and lives by the sea with two cats.", "Leave a Reply"],
-        title="Title here",
-    )  # fmt: skip
-    assert kept == ["Body sentence one is long enough to be prose here."]
+    bio = "Ann writes about cities for the blog and lives by the sea with two cats."
+    body = "Body sentence one is long enough to be prose here."
+    lines = ["Title here", body, "Ann Lee", "Ann Lee", bio, "Leave a Reply"]
+    kept = clean_paragraphs(lines, title="Title here")
+    assert kept == [body]
 
 
 def test_page_over_http_and_from_a_folder_idempotent(app: App, tmp_path: Path) -> None:
