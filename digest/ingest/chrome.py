@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 
 SHORT = 12  # words: lines this short may be chrome when other signs agree
+HEAD, TAIL = 4, 6  # lines at the start and end where navigation and credits sit
+MAX_TAIL_TRIM = 4
 _SENTENCE_END = re.compile(r"[.!?…\"”’)]$")
 _BREADCRUMB = re.compile(r"\s(?:»|›|>|→|/|\|)\s")
 _STRONG_BREADCRUMB = re.compile(r"\s[»›]\s")  # these arrows are not used in prose
@@ -27,8 +29,12 @@ _COMMON_CHROME = re.compile(
 )
 
 
-def is_chrome_line(line: str) -> bool:
-    """True for lines no article says: skip links, comment forms, captions, file names."""
+def is_chrome_line(line: str, edge: bool = True) -> bool:
+    """True for lines no article says: skip links, comment forms, captions, file names.
+
+    Breadcrumbs and bare web addresses count only at an `edge` (the first or last few lines):
+    inside the body a short link line is usually part of the article (a list of sources).
+    """
     text = line.strip()
     if not text:
         return True
@@ -37,13 +43,14 @@ def is_chrome_line(line: str) -> bool:
         return True
     if len(words) == 1 and _FILENAME.match(text):
         return True
-    if not _SENTENCE_END.search(text) and (
-        (len(words) <= SHORT and _BREADCRUMB.search(text))
-        or (len(words) <= 3 * SHORT and _STRONG_BREADCRUMB.search(text))
-    ):
+    if not edge or _SENTENCE_END.search(text) or text.startswith("|"):
+        return False
+    if len(words) <= SHORT and _BREADCRUMB.search(text):
+        return True
+    if len(words) <= 3 * SHORT and _STRONG_BREADCRUMB.search(text):
         return True
     # A short line that is mostly a web address is a credit or a link, not prose.
-    return len(words) <= 4 and bool(_DOMAIN.search(text)) and not _SENTENCE_END.search(text)
+    return len(words) <= 4 and bool(_DOMAIN.search(text))
 
 
 def clean_paragraphs(paras: Sequence[str], title: str | None = None) -> list[str]:
@@ -52,7 +59,7 @@ def clean_paragraphs(paras: Sequence[str], title: str | None = None) -> list[str
     head_title = _norm(title) if title else None
     out: list[str] = []
     for index, line in enumerate(lines):
-        if is_chrome_line(line):
+        if is_chrome_line(line, edge=index < HEAD or index >= len(lines) - TAIL):
             continue
         # The headline repeated at the top of the body is already the title.
         if head_title and index < 5 and _norm(line) == head_title:
@@ -69,13 +76,15 @@ def _trim_tail(lines: list[str]) -> list[str]:
         if short and _norm(lines[i]) == _norm(lines[i + 1]):
             lines = lines[:i]
             break
-    while lines:
-        last = lines[-1]
-        words = last.split()
-        if len(words) <= SHORT and (not _SENTENCE_END.search(last) or last.endswith("*")):
-            lines.pop()
-            continue
-        break
+    run = 0
+    for line in reversed(lines):
+        if len(line.split()) <= SHORT and (not _SENTENCE_END.search(line) or line.endswith("*")):
+            run += 1
+        else:
+            break
+    # A longer run of short lines at the end is a list that belongs to the article.
+    if 0 < run <= MAX_TAIL_TRIM:
+        lines = lines[:-run]
     return lines
 
 
