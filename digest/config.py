@@ -133,6 +133,8 @@ def _merge_file(raw: dict[str, Any], origins: dict[Key, str], path: Path) -> Non
     base = path.parent
     for key, value in _flatten(data):
         is_path = key in PATH_KEYS or (key[0] == "sources" and key[-1] == "location")
+        if is_path and isinstance(value, str) and "://" in value:
+            is_path = False  # a URL (feed, page, WordPress site), not a path
         if is_path and isinstance(value, str) and not Path(value).expanduser().is_absolute():
             value = str((base / value).resolve())
         _set(raw, key, value)

@@ -155,3 +155,50 @@ class ScheduleRun(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     message: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ArticleAlias(Base):
+    """Another guid or URL under which an already stored article's text came again."""
+
+    __tablename__ = "article_aliases"
+
+    guid: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str | None] = mapped_column(String(2048))
+    source: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SourceState(Base):
+    """Per source: validators for conditional requests, and health (last success, errors)."""
+
+    __tablename__ = "source_states"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The last run's counts, e.g. {"new": 3, "updated": 0, "duplicate": 1, "unchanged": 9}.
+    last_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SourceRun(Base):
+    """One ingestion run of one source: when, what it did, and the error if any."""
+
+    __tablename__ = "source_runs"
+    __table_args__ = (Index("ix_source_runs_source", "source", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(63))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

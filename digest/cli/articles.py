@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 from rich.table import Table
@@ -12,26 +12,31 @@ from digest.cli import State, cli
 from digest.cli.common import console, parse_since
 from digest.errors import IngestError
 from digest.ingest.service import SourceReport, ingest_path, ingest_sources
-from digest.store.articles import articles_since
+from digest.store.articles import article_by_id, articles_since
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1)
 @click.option("--source", "sources", multiple=True, help="Ingest only this configured source.")
 @click.option("--tag", "tags", multiple=True, help="Add this tag to every article from PATHS.")
 @click.pass_obj
 def ingest(
-    state: State, paths: tuple[Path, ...], sources: tuple[str, ...], tags: tuple[str, ...]
+    state: State, paths: tuple[str, ...], sources: tuple[str, ...], tags: tuple[str, ...]
 ) -> None:
-    """Read articles from PATHS (folders or files), or from the configured sources.
+    """Read articles from PATHS (folders, files, feed or page URLs), or the configured sources.
 
-    Example: digest ingest ./articles --tag transit
+    Example: digest ingest ./articles https://example.org/feed.xml --tag transit
     """
     app = state.app()
     now = app.clock()
     reports: list[SourceReport] = []
     if paths:
-        reports += [ingest_path(app.engine, p, now, tags=tags) for p in paths]
+        tz = ZoneInfo(app.settings.timezone)
+        with console().status("reading…"):
+            reports += [
+                ingest_path(app.engine, p, now, tags=tags, tz=tz, ingest=app.settings.ingest)
+                for p in paths
+            ]
     if sources or not paths:
         if not app.settings.sources and not paths:
             raise IngestError("nothing to ingest", hint="give PATHs or configure [sources.NAME]")
@@ -104,3 +109,32 @@ def list_articles(
         )
     console().print(table)
     console().print(f"{len(found)} article(s)")
+
+
+@articles.command("show")
+@click.argument("article_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_obj
+def show_article(state: State, article_id: int, as_json: bool) -> None:
+    """Show one stored article: its fields, tags and text.
+
+    Example: digest articles show 12
+    """
+    app = state.app()
+    with app.engine.connect() as conn:
+        art = article_by_id(conn, article_id)
+    if art is None:
+        raise IngestError(f"no article with id {article_id}", hint="see `digest articles list`")
+    if as_json:
+        data = {
+            "id": art.id, "title": art.title, "url": art.url, "author": art.author,
+            "source": art.source, "published": art.published_at.isoformat(),
+            "tags": list(art.tags), "words": art.word_count, "text": art.text,
+        }  # fmt: skip
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    c = console()
+    c.print(f"[bold]{art.title}[/]")
+    c.print(f"{art.published_at:%Y-%m-%d %H:%M} · {art.source} · {art.url or 'no URL'}")
+    c.print(f"tags: {', '.join(art.tags) or '—'} · {art.word_count} words\n")
+    c.print(art.text, markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from lxml import html as lxml_html
 from markdown_it import MarkdownIt
 
 from digest.errors import IngestError
+from digest.ingest.dumps import single_article, split_dump
 from digest.ingest.records import ParsedArticle, make_article, parse_date
 
 FRONT_MATTER_KEYS = {"title", "date", "published", "tags", "url", "author", "source", "guid"}
@@ -79,16 +81,32 @@ def parse_markdown_file(path: Path, source: str, now: datetime, tz: tzinfo = UTC
 
 
 def parse_text_file(path: Path, source: str) -> ParsedArticle:
-    """One article from a plain-text file: a short first line is its headline."""
+    """One article from a plain-text file: chrome removed, a short first line is its headline."""
     raw = read_text(path).strip()
     if not raw:
         raise IngestError(f"{path}: the file is empty")
-    first, _, rest = raw.partition("\n")
-    if len(first.split()) <= 20 and rest.strip():
-        title, body = first.strip(), rest
-    else:
-        title, body = None, raw
-    return make_article(guid=f"file:{path.resolve()}", title=title, text=body, source=source)
+    return single_article(raw.split("\n"), f"file:{path.resolve()}", source)
+
+
+def parse_text_dump(path: Path, source: str) -> list[ParsedArticle]:
+    """The articles of a plain-text dump: a tag archive gives one per bullet, else one."""
+    raw = read_text(path).strip()
+    if not raw:
+        raise IngestError(f"{path}: the file is empty")
+    return split_dump(raw, f"file:{path.resolve()}", source)
+
+
+def parse_html_file(path: Path, source: str, max_bytes: int = 20_000_000) -> ParsedArticle:
+    """One article from a saved HTML page, through the page extractor."""
+    from digest.ingest.fetch import read_local
+    from digest.ingest.pages import extract_page
+
+    fetched = read_local(str(path), max_bytes)
+    assert fetched.content is not None
+    art = extract_page(fetched.content, str(path), source)
+    if art.url is None:
+        art = replace(art, guid=f"file:{path.resolve()}")
+    return art
 
 
 def markdown_to_text(markdown: str) -> str:

@@ -7,10 +7,16 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from digest.errors import IngestError
-from digest.ingest.files import parse_markdown_file, parse_text_file
+from digest.ingest.files import parse_html_file, parse_markdown_file, parse_text_dump
 from digest.ingest.records import ParsedArticle
 
-SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+SUFFIXES = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+}
 
 
 def article_files(path: Path) -> list[Path]:
@@ -21,7 +27,7 @@ def article_files(path: Path) -> list[Path]:
         if path.suffix.lower() not in SUFFIXES:
             raise IngestError(
                 f"{path}: unsupported file type {path.suffix or '(none)'}",
-                hint="folder sources read .md, .markdown and .txt files",
+                hint="folder sources read .md, .markdown, .txt, .html and .htm files",
             )
         return [path]
     files = sorted(
@@ -35,7 +41,7 @@ def article_files(path: Path) -> list[Path]:
     if not files:
         raise IngestError(
             f"{path}: no articles found in this folder",
-            hint="a folder source reads .md (with front matter) and .txt files",
+            hint="a folder source reads .md (with front matter), .txt and .html files",
         )
     return files
 
@@ -46,9 +52,12 @@ def read_folder(
     """Each file's article, or the error that file gave; one bad file never stops the rest."""
     for file in article_files(path):
         try:
-            if SUFFIXES[file.suffix.lower()] == "markdown":
+            kind = SUFFIXES[file.suffix.lower()]
+            if kind == "markdown":
                 yield parse_markdown_file(file, source, now, tz)
+            elif kind == "html":
+                yield parse_html_file(file, source)
             else:
-                yield parse_text_file(file, source)
+                yield from parse_text_dump(file, source)
         except IngestError as exc:
             yield exc

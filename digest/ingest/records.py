@@ -79,7 +79,10 @@ def derive_title(text: str, max_words: int = 12) -> str:
     sentences = split_sentences(text)
     if not sentences:
         return "Untitled"
-    words = sentences[0].rstrip(".!?").split()
+    # Lead-ins such as "Key Takeaways:" or a lone word are not the story's first sentence.
+    usable = [s for s in sentences if len(s.split()) >= 4 and not s.rstrip().endswith(":")]
+    first = usable[0] if usable else sentences[0]
+    words = first.rstrip(".!?").split()
     return " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, insert, select, update
 
 from digest.ingest.records import ParsedArticle
-from digest.models import Article, ArticleTag, Edition, EditionArticle
+from digest.models import Article, ArticleAlias, ArticleTag, Edition, EditionArticle
 
 
 class Outcome(enum.StrEnum):
@@ -64,7 +64,19 @@ def save_article(conn: Connection, art: ParsedArticle, now: datetime) -> Outcome
         conn.execute(update(Article).where(Article.id == row.id).values(**values))
         _replace_tags(conn, row.id, art.tags)
         return Outcome.UPDATED
-    if conn.execute(select(Article.id).where(Article.content_hash == digest_).limit(1)).first():
+    alias = conn.execute(select(ArticleAlias.article_id).where(ArticleAlias.guid == art.guid))
+    if alias.first() is not None:
+        return Outcome.DUPLICATE
+    same = conn.execute(
+        select(Article.id).where(Article.content_hash == digest_).order_by(Article.id).limit(1)
+    ).first()
+    if same is not None:
+        # The same text under another guid or URL: linked to the stored one, not stored twice.
+        conn.execute(
+            insert(ArticleAlias).values(
+                guid=art.guid, article_id=same.id, url=art.url, source=art.source, seen_at=now
+            )
+        )
         return Outcome.DUPLICATE
     new_id = conn.execute(
         insert(Article).values(
@@ -124,6 +136,17 @@ def articles_since(
         for aid, tag in conn.execute(chunk.order_by(ArticleTag.article_id, ArticleTag.tag)):
             tag_map[aid].append(tag)
     return [ArticleRecord(**row._mapping, tags=tuple(tag_map[row.id])) for row in rows]
+
+
+def article_by_id(conn: Connection, article_id: int) -> ArticleRecord | None:
+    """One stored article with its tags, or None."""
+    row = conn.execute(select(*_RECORD_COLUMNS).where(Article.id == article_id)).first()
+    if row is None:
+        return None
+    tags = conn.execute(
+        select(ArticleTag.tag).where(ArticleTag.article_id == article_id).order_by(ArticleTag.tag)
+    ).scalars()
+    return ArticleRecord(**row._mapping, tags=tuple(tags))
 
 
 def sent_article_ids(conn: Connection, newsletter: str) -> set[int]:
