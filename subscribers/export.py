@@ -44,7 +44,15 @@ def member_rows(
     last = 0
     while True:
         query = (
-            select(Membership, Subscriber)
+            select(
+                Membership.id,
+                Membership.status,
+                Membership.status_changed_at,
+                Subscriber.email,
+                Subscriber.name,
+                Subscriber.attributes,
+                Subscriber.created_at,
+            )
             .join(Subscriber, Subscriber.id == Membership.subscriber_id)
             .where(Membership.list_name == list_name, Membership.id > last)
             .order_by(Membership.id)
@@ -55,7 +63,7 @@ def member_rows(
         page = conn.execute(query).all()
         if not page:
             return
-        ids = [m.id for m, _ in page]
+        ids = [m.id for m in page]
         topics: dict[int, list[str]] = defaultdict(list)
         for mid, topic in conn.execute(
             select(MembershipTopic.membership_id, MembershipTopic.topic)
@@ -63,12 +71,14 @@ def member_rows(
             .order_by(MembershipTopic.topic)
         ):
             topics[mid].append(topic)
-        consents: dict[int, Consent] = {}
+        consents: dict[int, Any] = {}
+        table = Consent.__table__
         for c in conn.execute(
-            select(Consent).where(Consent.membership_id.in_(ids)).order_by(Consent.id)
-        ).scalars():
+            select(table).where(table.c.membership_id.in_(ids)).order_by(table.c.id)
+        ):
             consents[c.membership_id] = c  # the latest wins
-        for m, s in page:
+        for m in page:
+            s = m
             latest = consents.get(m.id)
             yield {
                 "email": s.email,
@@ -83,7 +93,7 @@ def member_rows(
                 "created_at": s.created_at.isoformat(),
                 "attributes": dict(s.attributes or {}),
             }
-        last = page[-1][0].id
+        last = page[-1].id
 
 
 def export_list(

@@ -480,19 +480,21 @@ class SubscriberView:
 def show(conn: Connection, email: str, *, hasher: AddressHasher | None = None) -> SubscriberView:
     """A subscriber with memberships, topics and consent records; NotFound if unknown."""
     address = parse_address(email)
-    row = conn.execute(select(Subscriber).where(Subscriber.email_key == address.key)).first()
-    if row is None:
+    subs, members, consents_t = Subscriber.__table__, Membership.__table__, Consent.__table__
+    sub = conn.execute(select(subs).where(subs.c.email_key == address.key)).first()
+    if sub is None:
         raise NotFound(f"no subscriber {address.email}")
-    sub: Subscriber = row[0]
     views = []
     for m in conn.execute(
-        select(Membership).where(Membership.subscriber_id == sub.id).order_by(Membership.list_name)
-    ).scalars():
+        select(members).where(members.c.subscriber_id == sub.id).order_by(members.c.list_name)
+    ):
         consents = [
             {"at": c.at.isoformat(), "method": c.method, "ip": c.ip, "text": c.text}
             for c in conn.execute(
-                select(Consent).where(Consent.membership_id == m.id).order_by(Consent.id)
-            ).scalars()
+                select(consents_t)
+                .where(consents_t.c.membership_id == m.id)
+                .order_by(consents_t.c.id)
+            )
         ]
         views.append(
             MembershipView(
