@@ -70,6 +70,16 @@ def _decode(raw: bytes, stats: ReadStats) -> str:
             return raw.decode("latin-1")
 
 
+def _scrub(line: str) -> str:
+    """NUL and lone CR inside a line become spaces (csv chokes on both; neither is data)."""
+    if "\x00" in line:
+        line = line.replace("\x00", " ")
+    body = line.rstrip("\r\n")
+    if "\r" in body:
+        line = body.replace("\r", " ") + line[len(body) :]
+    return line
+
+
 def physical_lines(fh: BinaryIO, stats: ReadStats) -> Iterator[tuple[int, str | None]]:
     """(line number, text) per physical line; text None for a line over MAX_LINE bytes."""
     head = fh.peek(8192)[:8192] if hasattr(fh, "peek") else b""
@@ -90,7 +100,7 @@ def physical_lines(fh: BinaryIO, stats: ReadStats) -> Iterator[tuple[int, str | 
                         break
                 yield number, None
                 continue
-            yield number, line.lstrip("\ufeff") if number == 1 else line
+            yield number, _scrub(line.lstrip("\ufeff") if number == 1 else line)
     while True:
         raw = fh.readline(MAX_LINE)
         if not raw:
@@ -105,7 +115,7 @@ def physical_lines(fh: BinaryIO, stats: ReadStats) -> Iterator[tuple[int, str | 
             continue
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
-        yield number, _decode(raw, stats)
+        yield number, _scrub(_decode(raw, stats))
 
 
 def records(
