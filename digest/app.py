@@ -14,6 +14,7 @@ from digest.db import open_database
 from digest.keys import signing_keys
 from digest.render import template_env
 from digest.settings import Settings
+from subscribers.suppression import AddressHasher
 from subscribers.tokens import LinkSigner
 
 
@@ -43,6 +44,11 @@ class App:
     def signer(self) -> LinkSigner:
         """Signs the links in emails."""
         return LinkSigner(signing_keys(self.settings))
+
+    @cached_property
+    def hasher(self) -> AddressHasher:
+        """Keyed hashes of addresses for the suppression list (same keys as the links)."""
+        return AddressHasher(signing_keys(self.settings))
 
     def close(self) -> None:
         """Release the database connections."""

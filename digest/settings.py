@@ -289,6 +289,32 @@ class SchedulerSettings(Section):
         return parse_duration(value)
 
 
+class SubscribersSettings(Section):
+    """How subscriber lists are imported and confirmed."""
+
+    import_batch_size: int = Field(
+        5000,
+        ge=100,
+        le=20000,
+        description="Rows written per transaction during `digest subscribers import`; an "
+        "interrupted import keeps every finished batch.",
+    )
+    check_deliverability: bool = Field(
+        False,
+        description="Also look up each imported domain's mail servers in DNS (slow; off means "
+        "syntax checks only).",
+    )
+    confirm_max_age: timedelta = Field(
+        timedelta(days=7),
+        description="How long a double opt-in confirmation link stays valid (e.g. 7d).",
+    )
+
+    @field_validator("confirm_max_age", mode="before")
+    @classmethod
+    def _max_age(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+
 class Settings(Section):
     """All settings. Defaults make the main job run with no configuration at all."""
 
@@ -325,6 +351,7 @@ class Settings(Section):
     outbox: OutboxSettings = Field(default_factory=lambda: OutboxSettings())
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     ingest: IngestSettings = Field(default_factory=lambda: IngestSettings())
+    subscribers: SubscribersSettings = Field(default_factory=lambda: SubscribersSettings())
     newsletters: dict[str, NewsletterSettings] = Field(
         default_factory=dict, description="Newsletters by slug, e.g. [newsletters.weekly]."
     )

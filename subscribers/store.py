@@ -1,26 +1,29 @@
-"""Subscribers and memberships: add, import, and stream the recipients of a send."""
+"""Subscribers and memberships: the simple add and import, and the recipients of a send."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, or_, select
 
-from subscribers.addresses import InvalidAddress, clean_name, normalise_email
-from subscribers.models import Membership, Status, Subscriber
+from subscribers.addresses import parse_address
+from subscribers.models import Membership, MembershipTopic, Status, Subscriber, Suppression
+from subscribers.ops import add
+from subscribers.suppression import AddressHasher
 
 
 @dataclass(frozen=True)
 class RecipientRow:
-    """One active member of a list, as a send needs it."""
+    """One active member of a list, as a send needs it; empty topics means every topic."""
 
     subscriber_id: int
     email: str
     name: str
+    topics: tuple[str, ...] = ()
 
 
 @dataclass
@@ -45,117 +48,104 @@ def add_subscriber(
 
     An existing membership keeps its status: leaving a list is never undone by adding again.
     """
-    address = normalise_email(email)
-    display = clean_name(name)
-    row = conn.execute(
-        select(Subscriber.id, Subscriber.name).where(Subscriber.email == address)
-    ).first()
-    changed = False
-    if row is None:
-        sub_id = conn.execute(
-            insert(Subscriber).values(
-                email=address, name=display, attributes={}, created_at=now, updated_at=now
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        changed = True
-    else:
-        sub_id = row.id
-        if display and display != row.name:
-            conn.execute(
-                update(Subscriber)
-                .where(Subscriber.id == sub_id)
-                .values(name=display, updated_at=now)
-            )
-            changed = True
-    member = conn.execute(
-        select(Membership.id).where(
-            Membership.subscriber_id == sub_id, Membership.list_name == list_name
-        )
-    ).first()
-    if member is None:
-        conn.execute(
-            insert(Membership).values(
-                subscriber_id=sub_id,
-                list_name=list_name,
-                status=str(status),
-                status_changed_at=now,
-                created_at=now,
-            )
-        )
-        changed = True
-    return int(sub_id), changed
+    result = add(conn, email, list_name, now=now, name=name, status=status)
+    assert result.subscriber_id is not None
+    return result.subscriber_id, result.changed
 
 
-def import_csv(engine: Engine, path: Path, list_name: str, now: datetime) -> ImportReport:
-    """Import `email,name` rows into a list; bad rows are reported by line, good ones kept.
+def import_csv(
+    engine: Engine,
+    path: Path,
+    list_name: str,
+    now: datetime,
+    hasher: AddressHasher | None = None,
+) -> ImportReport:
+    """Import a CSV into a list as active members (see `subscribers.importer` for the rules)."""
+    from subscribers.importer import import_file
 
-    This is the simple import the demo needs; it reads UTF-8 (with or without BOM).
+    summary = import_file(engine, path, list_name, now=now, hasher=hasher, report_path=None)
+    return ImportReport(
+        added=summary.added,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        rejected=[(r.line, r.reason) for r in summary.rejections],
+    )
+
+
+def _not_suppressed() -> ColumnElement[bool]:
+    # Two NOT EXISTS rather than one with OR, so each probe uses its index.
+    return and_(
+        ~exists().where(Suppression.email_key == Subscriber.email_key),
+        ~exists().where(Suppression.domain == Subscriber.domain),
+    )
+
+
+def recipients(
+    engine: Engine,
+    list_name: str,
+    batch: int = 5000,
+    topics: Sequence[str] | None = None,
+) -> Iterator[RecipientRow]:
+    """Active, unsuppressed members of a list by subscriber id, in keyset pages (constant memory).
+
+    With `topics` (an edition's sections), members who chose topics get it only if one matches.
     """
-    report = ImportReport()
-    with path.open(newline="", encoding="utf-8-sig") as fh, engine.begin() as conn:
-        reader = csv.DictReader(fh)
-        fields = [f.strip().lower() for f in reader.fieldnames or []]
-        if "email" not in fields:
-            raise InvalidAddress(
-                f"{path}: no 'email' column in the header row ({', '.join(fields)})"
-            )
-        reader.fieldnames = fields
-        seen: set[str] = set()
-        for row in reader:
-            line = reader.line_num
-            try:
-                address = normalise_email(row.get("email") or "")
-            except InvalidAddress as exc:
-                report.rejected.append((line, f"invalid address: {exc}"))
-                continue
-            if address in seen:
-                report.rejected.append((line, "duplicate of an earlier row"))
-                continue
-            seen.add(address)
-            existed = conn.execute(select(Subscriber.id).where(Subscriber.email == address)).first()
-            _, changed = add_subscriber(conn, address, list_name, now, row.get("name") or "")
-            if not changed:
-                report.unchanged += 1
-            elif existed:
-                report.updated += 1
-            else:
-                report.added += 1
-    return report
-
-
-def recipients(engine: Engine, list_name: str, batch: int = 5000) -> Iterator[RecipientRow]:
-    """Active members of a list, by subscriber id, fetched in keyset pages (constant memory)."""
     last = 0
     while True:
+        query = (
+            select(Subscriber.id, Subscriber.email, Subscriber.name, Membership.id.label("mid"))
+            .join(Membership, Membership.subscriber_id == Subscriber.id)
+            .where(
+                Membership.list_name == list_name,
+                Membership.status == Status.ACTIVE.value,
+                Subscriber.id > last,
+                _not_suppressed(),
+            )
+            .order_by(Subscriber.id)
+            .limit(batch)
+        )
+        if topics is not None:
+            chosen = exists().where(MembershipTopic.membership_id == Membership.id)
+            matching = exists().where(
+                MembershipTopic.membership_id == Membership.id,
+                MembershipTopic.topic.in_(list(topics)),
+            )
+            query = query.where(or_(~chosen, matching))
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(Subscriber.id, Subscriber.email, Subscriber.name)
-                .join(Membership, Membership.subscriber_id == Subscriber.id)
-                .where(
-                    Membership.list_name == list_name,
-                    Membership.status == Status.ACTIVE.value,
-                    Subscriber.id > last,
-                )
-                .order_by(Subscriber.id)
-                .limit(batch)
-            ).all()
+            rows = conn.execute(query).all()
+            by_member: dict[int, list[str]] = defaultdict(list)
+            for mid, topic in conn.execute(
+                select(MembershipTopic.membership_id, MembershipTopic.topic)
+                .where(MembershipTopic.membership_id.in_([r.mid for r in rows]))
+                .order_by(MembershipTopic.membership_id, MembershipTopic.topic)
+            ):
+                by_member[mid].append(topic)
         if not rows:
             return
         for r in rows:
-            yield RecipientRow(r.id, r.email, r.name)
+            yield RecipientRow(r.id, r.email, r.name, tuple(by_member.get(r.mid, ())))
         last = rows[-1].id
 
 
 def active_ids(conn: Connection, list_name: str, subscriber_ids: list[int]) -> set[int]:
-    """Which of these subscribers are still active on the list (checked just before sending)."""
+    """Which of these are still active and unsuppressed (checked just before sending)."""
     if not subscriber_ids:
         return set()
     return set(
         conn.execute(
-            select(Membership.subscriber_id).where(
+            select(Membership.subscriber_id)
+            .join(Subscriber, Subscriber.id == Membership.subscriber_id)
+            .where(
                 Membership.list_name == list_name,
                 Membership.status == Status.ACTIVE.value,
                 Membership.subscriber_id.in_(subscriber_ids),
+                _not_suppressed(),
             )
         ).scalars()
     )
+
+
+def lookup(conn: Connection, email: str) -> int | None:
+    """The subscriber id for an address (any case), or None."""
+    key = parse_address(email).key
+    return conn.execute(select(Subscriber.id).where(Subscriber.email_key == key)).scalar()

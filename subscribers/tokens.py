@@ -1,15 +1,23 @@
-"""Signed tokens for the links in emails: unguessable, unforgeable, key rotation built in."""
+"""Signed tokens for the links in emails: unguessable, unforgeable, key rotation built in.
+
+Each kind of link has its own salt, so a token for one purpose never works for another.
+Unsubscribe and preferences tokens never expire; confirm tokens do.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 
 class InvalidToken(ValueError):
-    """The token is malformed, tampered with, or signed with an unknown key."""
+    """The token is malformed, tampered with, expired, or signed with an unknown key."""
+
+
+_SIGNER = {"digest_method": hashlib.sha256}
 
 
 class LinkSigner:
@@ -19,11 +27,19 @@ class LinkSigner:
         if not keys or not all(keys):
             raise ValueError("LinkSigner needs at least one non-empty key")
         # itsdangerous signs with the last key of the list and verifies with all.
+        ordered = list(reversed(keys))
         self._unsubscribe = URLSafeSerializer(
-            list(reversed(keys)),
-            salt="digest.unsubscribe",
-            signer_kwargs={"digest_method": hashlib.sha256},
+            ordered, salt="digest.unsubscribe", signer_kwargs=_SIGNER
         )
+        self._preferences = URLSafeSerializer(
+            ordered, salt="digest.preferences", signer_kwargs=_SIGNER
+        )
+        self._confirm = URLSafeTimedSerializer(
+            ordered, salt="digest.confirm", signer_kwargs=_SIGNER
+        )
+
+    def __repr__(self) -> str:
+        return "LinkSigner(<keys hidden>)"
 
     def unsubscribe_token(self, subscriber_id: int, list_name: str, edition_id: int) -> str:
         """A token for one subscriber leaving one list, tied to the edition it came from."""
@@ -34,5 +50,29 @@ class LinkSigner:
         try:
             sub, list_name, edition = self._unsubscribe.loads(token)
             return int(sub), str(list_name), int(edition)
+        except (BadSignature, ValueError, TypeError):
+            raise InvalidToken("invalid or expired link") from None
+
+    def preferences_token(self, subscriber_id: int, list_name: str) -> str:
+        """A token for a member's preferences page (topics, leaving)."""
+        return str(self._preferences.dumps([subscriber_id, list_name]))
+
+    def read_preferences(self, token: str) -> tuple[int, str]:
+        """(subscriber id, list) from a preferences token; InvalidToken otherwise."""
+        try:
+            sub, list_name = self._preferences.loads(token)
+            return int(sub), str(list_name)
+        except (BadSignature, ValueError, TypeError):
+            raise InvalidToken("invalid or expired link") from None
+
+    def confirm_token(self, subscriber_id: int, list_name: str) -> str:
+        """A token for the double opt-in link; it carries its issue time and expires."""
+        return str(self._confirm.dumps([subscriber_id, list_name]))
+
+    def read_confirm(self, token: str, max_age: timedelta) -> tuple[int, str]:
+        """(subscriber id, list) from a confirm token no older than max_age; InvalidToken else."""
+        try:
+            sub, list_name = self._confirm.loads(token, max_age=int(max_age.total_seconds()))
+            return int(sub), str(list_name)
         except (BadSignature, ValueError, TypeError):
             raise InvalidToken("invalid or expired link") from None

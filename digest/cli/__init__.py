@@ -13,7 +13,7 @@ from dotenv import find_dotenv, load_dotenv
 from digest.app import App, create_app
 from digest.config import LoadedConfig, load_config
 from digest.errors import DigestError
-from subscribers.addresses import InvalidAddress
+from subscribers.errors import SubscribersError
 
 
 @dataclass
@@ -43,7 +43,7 @@ class DigestGroup(click.Group):
         """Run the command; DigestError → message and hint on stderr, exit 1."""
         try:
             return super().invoke(ctx)
-        except (DigestError, InvalidAddress) as exc:
+        except (DigestError, SubscribersError) as exc:
             state = ctx.find_object(State)
             if state is not None and state.verbose:
                 raise

@@ -1,0 +1,502 @@
+"""Streaming CSV import: each row imported, updated, unchanged or rejected with a reason.
+
+Rules: an import never re-subscribes someone who unsubscribed, bounced or complained, never
+adds a suppressed address, and re-running it changes nothing. Rows are written in batches,
+each in its own transaction; rejected rows go to the report only once their batch is
+committed, so an interrupted import leaves the database and the report in step.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.sql.expression import bindparam
+
+from subscribers.addresses import Address, InvalidAddress, clean_name, clean_value, parse_address
+from subscribers.csvread import RowReader
+from subscribers.errors import ImportFileError, SubscribersError
+from subscribers.export import safe_cell
+from subscribers.models import (
+    LEFT,
+    Consent,
+    Membership,
+    MembershipTopic,
+    Method,
+    Status,
+    Subscriber,
+)
+from subscribers.suppression import AddressHasher, suppressed_keys
+
+EMAIL_NAMES = ("email", "e_mail", "email_address", "emailaddress", "mail", "e_mail_address")
+NAME_NAMES = ("name", "full_name", "fullname", "display_name")
+TOPIC_NAMES = ("topics", "topic", "interests")
+_TOPIC_SPLIT = re.compile(r"[;|,\s]+")
+_KEY = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One row not imported: its line, the address as written, and why."""
+
+    line: int
+    email: str
+    reason: str
+
+
+@dataclass
+class ImportSummary:
+    """Counts of what happened; `rejections` is kept only when no report file is written."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+    encoding: str = ""
+    delimiter: str = ","
+    latin1_lines: int = 0
+    blank_lines: int = 0
+    last_line: int = 0
+    dry_run: bool = False
+
+    @property
+    def rejected_total(self) -> int:
+        """All rejected rows."""
+        return sum(self.rejected.values())
+
+
+class ImportInterrupted(SubscribersError):
+    """Stopped part-way (Ctrl-C): every committed batch is whole and in the report."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        super().__init__(
+            f"import interrupted after line {summary.last_line}; "
+            "everything up to there is saved and reported",
+            hint="run the same import again to finish it; rows already imported are unchanged",
+        )
+        self.summary = summary
+
+
+@dataclass
+class _Row:
+    line: int
+    address: Address
+    name: str
+    attributes: dict[str, str]
+    topics: list[str] | None
+
+
+def _key(header: str) -> str:
+    return _KEY.sub("_", header.strip().lower()).strip("_")[:63]
+
+
+@dataclass
+class _Columns:
+    email: int
+    name: int | None
+    topics: int | None
+    attributes: list[tuple[int, str]]
+
+
+def _columns(header: list[str], path: Path) -> _Columns:
+    keys = [_key(h) for h in header]
+
+    def find(names: tuple[str, ...]) -> int | None:
+        for name in names:
+            if name in keys:
+                return keys.index(name)
+        return None
+
+    email = find(EMAIL_NAMES)
+    if email is None:
+        shown = ", ".join(repr(h) for h in header[:10]) or "(empty)"
+        raise ImportFileError(
+            f"{path}: no email column in the header row (found {shown})",
+            hint="name the column of addresses 'email'",
+        )
+    name, topics = find(NAME_NAMES), find(TOPIC_NAMES)
+    taken = {email, name, topics}
+    attributes = [(i, k) for i, k in enumerate(keys) if i not in taken and k]
+    return _Columns(email, name, topics, attributes)
+
+
+class _Seen:
+    """Addresses already met in this file, on disk (a temporary SQLite file), not in memory."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")
+        self.db.execute("CREATE TABLE seen (k TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
+
+    def earlier(self, keys: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), 900):
+            chunk = keys[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            found.update(self.db.execute(f"SELECT k, line FROM seen WHERE k IN ({marks})", chunk))
+        return found
+
+    def add(self, pairs: list[tuple[str, int]]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", pairs)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def import_file(
+    engine: Engine,
+    path: Path,
+    list_name: str,
+    *,
+    now: datetime,
+    status: Status = Status.ACTIVE,
+    hasher: AddressHasher | None = None,
+    report_path: Path | None = None,
+    dry_run: bool = False,
+    batch_size: int = 5000,
+    allowed_topics: Collection[str] | None = None,
+    check_deliverability: bool = False,
+    progress: Callable[[ImportSummary], None] | None = None,
+) -> ImportSummary:
+    """Import a CSV into a list (see the module docstring for the rules).
+
+    Raises ImportFileError when the file as a whole is unusable (no email column), and
+    ImportInterrupted (carrying the summary) on Ctrl-C.
+    """
+    if status not in (Status.ACTIVE, Status.PENDING):
+        raise SubscribersError(f"an import adds members as active or pending, not {status}")
+    summary = ImportSummary(dry_run=dry_run)
+    seen = _Seen()
+    report: TextIO | None = None
+    writer: Any = None
+    if report_path is not None:
+        report = report_path.open("w", newline="", encoding="utf-8")
+        writer = csv.writer(report)
+        writer.writerow(["line", "email", "reason"])
+        report.flush()
+    try:
+        with path.open("rb") as fh:
+            reader = RowReader(fh)
+            rows = iter(reader)
+            first = next(rows, None)
+            summary.encoding = reader.stats.encoding
+            summary.delimiter = reader.delimiter
+            if first is None:
+                return summary
+            cols = _columns(first[1], path)
+            batch: list[tuple[int, list[str]]] = []
+            for item in rows:
+                batch.append(item)
+                if len(batch) >= batch_size:
+                    _run_batch(
+                        engine, batch, cols, reader, seen, summary, writer, report,
+                        list_name=list_name, now=now, status=status, hasher=hasher,
+                        dry_run=dry_run, allowed=allowed_topics, path=path,
+                        check=check_deliverability,
+                    )  # fmt: skip
+                    batch = []
+                    if progress:
+                        progress(summary)
+            _run_batch(
+                engine, batch, cols, reader, seen, summary, writer, report,
+                list_name=list_name, now=now, status=status, hasher=hasher,
+                dry_run=dry_run, allowed=allowed_topics, path=path,
+                check=check_deliverability,
+            )  # fmt: skip
+            summary.latin1_lines = reader.stats.latin1_lines
+            summary.blank_lines = reader.stats.blank_lines
+    except KeyboardInterrupt:
+        raise ImportInterrupted(summary) from None
+    finally:
+        seen.close()
+        if report is not None:
+            report.close()
+    return summary
+
+
+def _parse(
+    line: int,
+    fields: list[str],
+    cols: _Columns,
+    allowed: Collection[str] | None,
+    check: bool,
+) -> _Row | Rejection:
+    raw = fields[cols.email] if cols.email < len(fields) else ""
+    if not raw.strip():
+        return Rejection(line, "", "invalid address: empty")
+    try:
+        address = parse_address(raw, check_deliverability=check)
+    except InvalidAddress as exc:
+        return Rejection(line, raw[:320], f"invalid address: {exc}")
+    name = (
+        clean_name(fields[cols.name]) if cols.name is not None and cols.name < len(fields) else ""
+    )
+    topics: list[str] | None = None
+    if cols.topics is not None and cols.topics < len(fields) and fields[cols.topics].strip():
+        topics = sorted({t.lower() for t in _TOPIC_SPLIT.split(fields[cols.topics]) if t})
+        if allowed is not None:
+            unknown = [t for t in topics if t not in allowed]
+            if unknown:
+                return Rejection(line, address.email, f"unknown topic: {', '.join(unknown)}")
+    attributes = {
+        key: clean_value(fields[i])
+        for i, key in cols.attributes
+        if i < len(fields) and fields[i].strip()
+    }
+    return _Row(line, address, name, attributes, topics)
+
+
+def _run_batch(
+    engine: Engine,
+    batch: list[tuple[int, list[str]]],
+    cols: _Columns,
+    reader: RowReader,
+    seen: _Seen,
+    summary: ImportSummary,
+    writer: Any,
+    report: TextIO | None,
+    *,
+    list_name: str,
+    now: datetime,
+    status: Status,
+    hasher: AddressHasher | None,
+    dry_run: bool,
+    allowed: Collection[str] | None,
+    path: Path,
+    check: bool,
+) -> None:
+    rejected: list[Rejection] = [Rejection(b.line, "", b.reason) for b in reader.bad]
+    reader.bad.clear()
+    good: list[_Row] = []
+    for line, fields in batch:
+        parsed = _parse(line, fields, cols, allowed, check)
+        if isinstance(parsed, Rejection):
+            rejected.append(parsed)
+        else:
+            good.append(parsed)
+    # Duplicates within the file: the first occurrence wins, later ones are reported.
+    earlier = seen.earlier(list({r.address.key for r in good}))
+    unique: dict[str, _Row] = {}
+    for row in good:
+        first = earlier.get(row.address.key) or (
+            unique[row.address.key].line if row.address.key in unique else None
+        )
+        if first is not None:
+            rejected.append(Rejection(row.line, row.address.email, f"duplicate of line {first}"))
+        else:
+            unique[row.address.key] = row
+    counts: Counter[str] = Counter()
+    if unique:
+        with engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                _write(
+                    conn, list(unique.values()), rejected, counts,
+                    list_name=list_name, now=now, status=status, hasher=hasher, source=path.name,
+                )  # fmt: skip
+            except BaseException:
+                trans.rollback()
+                raise
+            if dry_run:
+                trans.rollback()
+            else:
+                trans.commit()
+    seen.add([(k, r.line) for k, r in unique.items()])
+    # Committed: now count and report this batch.
+    summary.added += counts["added"]
+    summary.updated += counts["updated"]
+    summary.unchanged += counts["unchanged"]
+    rejected.sort(key=lambda r: r.line)
+    for r in rejected:
+        summary.rejected[r.reason.split(":")[0] if ":" in r.reason else _category(r.reason)] += 1
+    if writer is not None and report is not None:
+        writer.writerows([r.line, safe_cell(r.email), r.reason] for r in rejected)
+        report.flush()
+    else:
+        summary.rejections.extend(rejected)
+    if batch:
+        summary.last_line = batch[-1][0]
+
+
+def _category(reason: str) -> str:
+    if reason.startswith("duplicate"):
+        return "duplicate in file"
+    return reason
+
+
+def _write(
+    conn: Connection,
+    rows: list[_Row],
+    rejected: list[Rejection],
+    counts: Counter[str],
+    *,
+    list_name: str,
+    now: datetime,
+    status: Status,
+    hasher: AddressHasher | None,
+    source: str,
+) -> None:
+    blocked = suppressed_keys(conn, [r.address for r in rows], hasher)
+    if blocked:
+        for r in rows:
+            if r.address.key in blocked:
+                rejected.append(Rejection(r.line, r.address.email, "suppressed"))
+        rows = [r for r in rows if r.address.key not in blocked]
+    if not rows:
+        return
+    keys = [r.address.key for r in rows]
+    existing = {
+        e.email_key: e
+        for e in conn.execute(
+            select(Subscriber.id, Subscriber.email_key, Subscriber.name, Subscriber.attributes)
+            .where(Subscriber.email_key.in_(keys))
+        )
+    }  # fmt: skip
+    new = [r for r in rows if r.address.key not in existing]
+    if new:
+        conn.execute(
+            insert(Subscriber),
+            [
+                {
+                    "email": r.address.email,
+                    "email_key": r.address.key,
+                    "domain": r.address.domain,
+                    "name": r.name,
+                    "attributes": r.attributes,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for r in new
+            ],
+        )
+    ids = dict(
+        conn.execute(
+            select(Subscriber.email_key, Subscriber.id).where(Subscriber.email_key.in_(keys))
+        ).all()
+    )
+    # Name and attribute changes for people we already had.
+    changed_people: set[str] = set()
+    updates = []
+    for r in rows:
+        old = existing.get(r.address.key)
+        if old is None:
+            continue
+        merged = {**(old.attributes or {}), **r.attributes}
+        name = r.name or old.name
+        if name != old.name or merged != (old.attributes or {}):
+            updates.append({"b_id": old.id, "b_name": name, "b_attrs": merged})
+            changed_people.add(r.address.key)
+    if updates:
+        conn.execute(
+            update(Subscriber)
+            .where(Subscriber.id == bindparam("b_id"))
+            .values(name=bindparam("b_name"), attributes=bindparam("b_attrs"), updated_at=now),
+            updates,
+        )
+    members = {
+        m.subscriber_id: m
+        for m in conn.execute(
+            select(Membership.id, Membership.subscriber_id, Membership.status).where(
+                Membership.list_name == list_name, Membership.subscriber_id.in_(ids.values())
+            )
+        )
+    }
+    topics_now: dict[int, list[str]] = {}
+    if members:
+        for mid, topic in conn.execute(
+            select(MembershipTopic.membership_id, MembershipTopic.topic)
+            .where(MembershipTopic.membership_id.in_([m.id for m in members.values()]))
+            .order_by(MembershipTopic.topic)
+        ):
+            topics_now.setdefault(mid, []).append(topic)
+    fresh: list[_Row] = []
+    upgrades: list[int] = []
+    topic_changes: dict[int, list[str]] = {}
+    for r in rows:
+        sub_id = ids[r.address.key]
+        m = members.get(sub_id)
+        if m is None:
+            fresh.append(r)
+            continue
+        if Status(m.status) in LEFT:
+            rejected.append(Rejection(r.line, r.address.email, f"previously {m.status}"))
+            continue
+        changed = r.address.key in changed_people
+        if m.status == Status.PENDING and status is Status.ACTIVE:
+            upgrades.append(m.id)
+            changed = True
+        if r.topics is not None and r.topics != topics_now.get(m.id, []):
+            topic_changes[m.id] = r.topics
+            changed = True
+        counts["updated" if changed else "unchanged"] += 1
+    counts["added"] += len(fresh)  # new on this list, whether or not we knew the person
+    if upgrades:
+        conn.execute(
+            update(Membership)
+            .where(Membership.id.in_(upgrades))
+            .values(status=Status.ACTIVE.value, status_changed_at=now, status_source=Method.IMPORT)
+        )
+    if fresh:
+        conn.execute(
+            insert(Membership),
+            [
+                {
+                    "subscriber_id": ids[r.address.key],
+                    "list_name": list_name,
+                    "status": status.value,
+                    "status_changed_at": now,
+                    "created_at": now,
+                    "status_source": Method.IMPORT.value,
+                    "status_edition_id": None,
+                }
+                for r in fresh
+            ],
+        )
+        fresh_ids = dict(
+            conn.execute(
+                select(Membership.subscriber_id, Membership.id).where(
+                    Membership.list_name == list_name,
+                    Membership.subscriber_id.in_([ids[r.address.key] for r in fresh]),
+                )
+            ).all()
+        )
+        for r in fresh:
+            if r.topics:
+                topic_changes[fresh_ids[ids[r.address.key]]] = r.topics
+        consent_for = list(fresh_ids.values()) + upgrades
+    else:
+        consent_for = upgrades
+    if consent_for:
+        conn.execute(
+            insert(Consent),
+            [
+                {"membership_id": mid, "at": now, "method": Method.IMPORT.value, "ip": None,
+                 "text": f"imported from {source}"}
+                for mid in consent_for
+            ],
+        )  # fmt: skip
+    if topic_changes:
+        conn.execute(
+            delete(MembershipTopic).where(MembershipTopic.membership_id.in_(topic_changes))
+        )
+        conn.execute(
+            insert(MembershipTopic),
+            [{"membership_id": mid, "topic": t} for mid, ts in topic_changes.items() for t in ts],
+        )
+
+
+def read_report(path: Path) -> Iterator[tuple[int, str, str]]:
+    """The rows of a report file, for tests and tools."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for line, email, reason in reader:
+            yield int(line), email, reason

@@ -1,0 +1,81 @@
+"""`digest subscribers ...` end to end: run the command, then re-open the database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from digest.cli import cli
+from digest.db import open_database
+from subscribers.models import Membership, Subscriber, Suppression
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cfg(config_file: Path, db_url: str) -> list[str]:
+    return ["--config", str(config_file), "--database-url", db_url]
+
+
+def run(*args: str, code: int = 0) -> str:
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_lifecycle_from_the_command_line(cfg: list[str], db_url: str, tmp_path: Path) -> None:
+    run(*cfg, "subscribers", "add", "Ann@Example.com", "--list", "weekly", "--name", "Ann",
+        "--consent", "asked at the fair", "--topic", "transit")  # fmt: skip
+    shown = json.loads(run(*cfg, "subscribers", "show", "ann@example.com", "--json"))
+    assert shown["memberships"][0]["topics"] == ["transit"]
+    assert shown["memberships"][0]["consents"][0]["text"] == "asked at the fair"
+    out = run(*cfg, "subscribers", "add", "x@example.com", "--list", "weekly", "--topic", "golf",
+              code=1)  # fmt: skip
+    assert "unknown topic" in out
+    run(*cfg, "subscribers", "topics", "ann@example.com", "--list", "weekly")
+    run(*cfg, "subscribers", "unsubscribe", "ann@example.com", "--list", "weekly")
+    assert "already" in run(
+        *cfg, "subscribers", "unsubscribe", "ann@example.com", "--list", "weekly"
+    )
+    out = run(*cfg, "subscribers", "add", "ann@example.com", "--list", "weekly", code=1)
+    assert "resubscribe" in out
+    run(*cfg, "subscribers", "resubscribe", "ann@example.com", "--list", "weekly",
+        "--consent", "emailed us 1 Dec")  # fmt: skip
+    listed = run(*cfg, "subscribers", "list", "--list", "weekly", "--json")
+    assert json.loads(listed.splitlines()[0])["status"] == "active"
+    counts = json.loads(run(*cfg, "subscribers", "counts", "--json"))
+    assert counts == {"weekly": {"active": 1}}
+    run(*cfg, "subscribers", "suppress", "example.org", "--reason", "trap")
+    run(*cfg, "subscribers", "unsuppress", "example.org")
+    out_file = tmp_path / "weekly.csv"
+    run(*cfg, "subscribers", "export", "--list", "weekly", "--out", str(out_file))
+    assert "Ann@example.com" in out_file.read_text()
+    run(*cfg, "subscribers", "forget", "ann@example.com", "--yes")
+    engine = open_database(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(Subscriber.email)).scalar_one().endswith("@erased.invalid")
+        assert conn.execute(select(Membership.id)).first() is None
+        assert conn.execute(select(Suppression.email_key, Suppression.reason)).one() == (
+            None,
+            "erased",
+        )
+    engine.dispose()
+    people = tmp_path / "people.csv"
+    people.write_text("email,name\nann@example.com,Ann\n")
+    out = run(*cfg, "subscribers", "import", str(people), "--list", "weekly")
+    assert "added 0" in out and "suppressed: 1" in out
+
+
+def test_import_dry_run_and_report(cfg: list[str], tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("email,topics\na@example.com,transit\nb@example.com,golf\nbad\n")
+    report = tmp_path / "rejected.csv"
+    out = run(*cfg, "subscribers", "import", str(people), "--list", "weekly", "--dry-run",
+              "--report", str(report))  # fmt: skip
+    assert "would add 1" in out and "people.csv:3: unknown topic: golf" in out
+    assert report.read_text().count("\n") == 3
+    assert "weekly" not in run(*cfg, "subscribers", "counts")
