@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import insert, select
 
 from digest.app import App, create_app
@@ -19,13 +19,15 @@ from tests.fakes.sendgrid_api import FakeSendGrid
 API_KEY = "SG.test-key"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSendGrid]:
-    """A fake SendGrid v3 server on a local port."""
+@contextmanager
+def running_fake() -> Iterator[FakeSendGrid]:
+    """A fake SendGrid v3 server on a local port (test modules wrap it in a fixture)."""
     server = FakeSendGrid(api_key=API_KEY)
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def make_app(db_url: str, config_file: Path, **overrides: Any) -> App:

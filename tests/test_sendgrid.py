@@ -1,10 +1,11 @@
-"""The sendgrid provider against a local server that imitates v3 mail send, via the official client."""
+"""The sendgrid provider, via the official client, against a local imitation of v3 mail send."""
 
 from __future__ import annotations
 
 import html
 import json
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,21 @@ from sqlalchemy import select
 from digest.errors import SendError
 from digest.models import Delivery
 from digest.workflow import send
-from tests.fakes.sendgrid_api import Faults, FakeSendGrid
-from tests.send_support import (  # noqa: F401  (fixtures)
+from tests.fakes.sendgrid_api import FakeSendGrid, Faults
+from tests.send_support import (
     API_KEY,
     add_articles,
     add_readers,
-    fake,
     make_app,
+    running_fake,
     sendgrid_settings,
 )
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSendGrid]:
+    with running_fake() as server:
+        yield server
 
 
 def _ledger(app: Any) -> dict[str, int]:
@@ -150,9 +157,9 @@ def test_413_splits_the_request_until_it_fits(
     app.close()
 
 
-def _post(fake: FakeSendGrid, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def _post(server: FakeSendGrid, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        f"{fake.url}/v3/mail/send",
+        f"{server.url}/v3/mail/send",
         data=json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
     )
