@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from digest.models import JobLock
@@ -28,6 +28,25 @@ def acquire(engine: Engine, name: str, owner: str, now: datetime, lease: timedel
         return True
     except IntegrityError:  # someone else holds a live lease
         return False
+
+
+def holder(engine: Engine, name: str) -> str | None:
+    """Who holds the lease now (live or expired), if anyone."""
+    with engine.connect() as conn:
+        return conn.execute(select(JobLock.owner).where(JobLock.name == name)).scalar_one_or_none()
+
+
+def take_over(
+    engine: Engine, name: str, dead: str, owner: str, now: datetime, lease: timedelta
+) -> bool:
+    """Take the lease from `dead`, a holder known to have died; False if it changed hands."""
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(JobLock)
+            .where(JobLock.name == name, JobLock.owner == dead)
+            .values(owner=owner, expires_at=now + lease)
+        )
+        return taken.rowcount == 1
 
 
 def release(engine: Engine, name: str, owner: str) -> None:

@@ -3,7 +3,7 @@
     draft ──approve──▶ approved ──start──▶ sending ──finish──▶ sent
       ▲                  │                    │
       └────reopen────────┘                    └──fail──▶ failed ──retry──▶ sending
-    draft ──skip──▶ skipped;  draft | approved ──cancel──▶ cancelled
+    draft ──skip──▶ skipped;  draft | approved | sending | failed ──cancel──▶ cancelled
 
 Every move is a compare-and-set on the edition's status, so two processes can never both make
 it, and writes an `edition_events` row with who, when and why.
@@ -42,7 +42,10 @@ MOVES: dict[str, tuple[frozenset[Status], Status]] = {
     "fail": (frozenset({Status.SENDING}), Status.FAILED),
     "retry": (frozenset({Status.FAILED}), Status.SENDING),
     "skip": (frozenset({Status.DRAFT}), Status.SKIPPED),
-    "cancel": (frozenset({Status.DRAFT, Status.APPROVED}), Status.CANCELLED),
+    "cancel": (
+        frozenset({Status.DRAFT, Status.APPROVED, Status.SENDING, Status.FAILED}),
+        Status.CANCELLED,
+    ),
 }
 # Statuses in which an edition still belongs to the newsletter's current cycle.
 OPEN = (Status.DRAFT, Status.APPROVED, Status.SENDING, Status.FAILED)

@@ -1,22 +1,36 @@
-"""The send loop: claim a batch from the ledger, hand it to the provider, record each answer."""
+"""The send loop: claim a batch from the ledger, hand it to the provider, record each answer.
+
+Several workers (threads here, processes elsewhere) may run the loop on one edition: on
+PostgreSQL their claims never overlap (SKIP LOCKED); on SQLite one process at a time holds the
+edition's lock in the database. Nothing is marked sent that the provider did not accept.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
+from digest import joblock
+from digest.errors import SendError
 from digest.message import PreparedEdition, Recipient
-from digest.providers.base import Mailer, Outcome
-from digest.store import deliveries
+from digest.providers.base import Mailer, Outcome, SendResult
+from digest.store import deliveries, sendctl
+from digest.throttle import TokenBucket
 from subscribers.store import active_ids
 from subscribers.tokens import LinkSigner
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -25,7 +39,9 @@ class SendSummary:
 
     counts: Counter[str] = field(default_factory=Counter)
     recovered: int = 0
+    resent_uncertain: int = 0
     elapsed: float = 0.0
+    stopped: str | None = None  # "paused" or "cancelled" when the operator stopped it
 
     @property
     def rate(self) -> float:
@@ -33,9 +49,47 @@ class SendSummary:
         return self.counts["sent"] / self.elapsed if self.elapsed else 0.0
 
 
+@dataclass(frozen=True)
+class SendOptions:
+    """How one worker runs: batch size, pace, threads, lease, and the operator's choices."""
+
+    batch_size: int = 1000
+    rate_limit: float = 0.0
+    concurrency: int = 1
+    lease: timedelta = timedelta(minutes=10)
+    resend_uncertain: bool = False
+    worker: str = ""
+
+
 def worker_id() -> str:
-    """A name for this process in the ledger's claimed_by column."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """A name for this run in the ledger's claimed_by column: host, process, run."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+# Runs going on in this process, so a restart within one process can tell its own dead runs.
+_ACTIVE: set[str] = set()
+
+
+def is_dead(worker: str) -> bool:
+    """True when `worker` ran on this machine and is certainly gone (no need to wait a lease)."""
+    host, _, rest = worker.partition(":")
+    pid_text, _, _run = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False  # another machine: only its lease can tell
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return worker not in _ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class _Stop(Exception):
+    """Raised inside the loop to end it early."""
 
 
 def run_send(
@@ -46,25 +100,51 @@ def run_send(
     base_url: str,
     now: Callable[[], datetime],
     on_batch: Callable[[int], None] | None = None,
+    options: SendOptions | None = None,
 ) -> SendSummary:
     """Send every pending delivery of the edition; safe to run again after any interruption."""
+    opts = options or SendOptions()
     started = time.perf_counter()
     summary = SendSummary()
-    worker = worker_id()
-    with engine.begin() as conn:
-        summary.recovered = deliveries.recover_claimed(
-            conn, edition.edition_id, mailer.resend_safe, now()
+    worker = opts.worker or worker_id()
+    size = max(1, min(opts.batch_size, mailer.max_batch))
+    bucket = TokenBucket(opts.rate_limit, burst=size)
+    lock_name = f"send:{edition.edition_id}"
+    single = engine.dialect.name != "postgresql"
+    _ACTIVE.add(worker)
+    if single and not _take_lock(engine, lock_name, worker, now(), opts.lease):
+        _ACTIVE.discard(worker)
+        raise SendError(
+            f"another worker is sending edition {edition.number} of {edition.newsletter}",
+            hint="on SQLite one worker sends at a time; wait for it, or use PostgreSQL for "
+            "several workers (its lock expires after send.lease if that worker died)",
         )
+    with engine.begin() as conn:
+        summary.recovered = deliveries.recover_expired(
+            conn, edition.edition_id, mailer.resend_safe, now(), opts.lease
+        )
+        dead = [w for w in deliveries.claimers(conn, edition.edition_id) if is_dead(w)]
+        summary.recovered += deliveries.recover_workers(
+            conn, edition.edition_id, dead, mailer.resend_safe, now()
+        )
+        if opts.resend_uncertain:
+            summary.resent_uncertain = deliveries.resend_uncertain(conn, edition.edition_id, now())
+    counts_lock = threading.Lock()
 
     def unsubscribe_url(subscriber_id: int) -> str:
         token = signer.unsubscribe_token(subscriber_id, edition.newsletter, edition.edition_id)
         return f"{base_url}/u/{token}"
 
-    while True:
+    def one_batch() -> bool:
+        """Claim, send and record one batch; False when there is nothing left to do."""
         with engine.begin() as conn:
-            claimed = deliveries.claim(conn, edition.edition_id, worker, mailer.max_batch, now())
+            control = sendctl.state(conn, edition.edition_id)
+            if control != "running":
+                summary.stopped = control
+                return False
+            claimed = deliveries.claim(conn, edition.edition_id, worker, size, now())
             if not claimed:
-                break
+                return False
             # Someone who left the list after planning is not sent to.
             still = active_ids(conn, edition.newsletter, [c[1] for c in claimed])
             gone = [c[0] for c in claimed if c[1] not in still]
@@ -72,50 +152,100 @@ def run_send(
                 deliveries.mark(
                     conn, gone, "skipped", now(), errors=dict.fromkeys(gone, "no longer active")
                 )
-                summary.counts["skipped"] += len(gone)
         batch = [
-            Recipient(
-                delivery_id=d,
-                subscriber_id=s,
-                email=email,
-                name=name,
-                unsubscribe_url=unsubscribe_url(s),
-            )
+            Recipient(d, s, email, name, unsubscribe_url(s))
             for d, s, email, name in claimed
             if s in still
         ]
-        results = mailer.send(edition, batch) if batch else []
-        by_outcome: dict[Outcome, list[int]] = {o: [] for o in Outcome}
-        for res in results:
-            by_outcome[res.outcome].append(res.delivery_id)
-        with engine.begin() as conn:
-            stamp = now()
-            deliveries.mark(
-                conn,
-                by_outcome[Outcome.ACCEPTED],
-                "sent",
-                stamp,
-                provider_ids={r.delivery_id: r.provider_id for r in results},
-            )
-            deliveries.mark(
-                conn,
-                by_outcome[Outcome.REJECTED],
-                "rejected",
-                stamp,
-                errors={r.delivery_id: r.error for r in results},
-            )
-            deliveries.mark(
-                conn,
-                by_outcome[Outcome.RETRY],
-                "pending",
-                stamp,
-                errors={r.delivery_id: r.error for r in results},
-            )
-        summary.counts["sent"] += len(by_outcome[Outcome.ACCEPTED])
-        summary.counts["rejected"] += len(by_outcome[Outcome.REJECTED])
-        summary.counts["retried"] += len(by_outcome[Outcome.RETRY])
+        bucket.take(len(batch))
+        try:
+            results = mailer.send(edition, batch) if batch else []
+        except SendError:
+            # The provider refused the whole send (credentials, sender): nothing went out.
+            with engine.begin() as conn:
+                deliveries.release(conn, [r.delivery_id for r in batch], worker, now())
+            raise
+        _record(engine, results, batch, worker, now())
+        with counts_lock:
+            summary.counts["skipped"] += len(gone)
+            for res in results:
+                summary.counts[_COUNTED[res.outcome]] += 1
+        if single:
+            joblock.acquire(engine, lock_name, worker, now(), opts.lease)  # renew
         if on_batch:
             on_batch(len(claimed))
-    mailer.close()
+        return True
+
+    def loop() -> None:
+        while one_batch():
+            pass
+
+    try:
+        threads = opts.concurrency if mailer.thread_safe else 1
+        if threads == 1:
+            loop()
+        else:
+            with ThreadPoolExecutor(threads, thread_name_prefix="send") as pool:
+                for fut in [pool.submit(loop) for _ in range(threads)]:
+                    fut.result()
+    finally:
+        _ACTIVE.discard(worker)
+        mailer.close()
+        if single:
+            joblock.release(engine, lock_name, worker)
     summary.elapsed = time.perf_counter() - started
     return summary
+
+
+_COUNTED = {Outcome.ACCEPTED: "sent", Outcome.REJECTED: "rejected", Outcome.RETRY: "retried"}
+
+
+def _record(
+    engine: Engine,
+    results: list[SendResult],
+    batch: list[Recipient],
+    worker: str,
+    stamp: datetime,
+) -> None:
+    """Write the provider's answers; a recipient it did not answer for stays uncertain."""
+    by_outcome: dict[Outcome, list[int]] = {o: [] for o in Outcome}
+    for res in results:
+        by_outcome[res.outcome].append(res.delivery_id)
+    answered = {r.delivery_id for r in results}
+    missing = [r.delivery_id for r in batch if r.delivery_id not in answered]
+    if missing:
+        log.error("provider gave no answer for %d deliveries; marked uncertain", len(missing))
+    with engine.begin() as conn:
+        deliveries.mark(
+            conn,
+            by_outcome[Outcome.ACCEPTED],
+            "sent",
+            stamp,
+            provider_ids={r.delivery_id: r.provider_id for r in results},
+            worker=worker,
+        )
+        errors = {r.delivery_id: r.error for r in results}
+        deliveries.mark(
+            conn, by_outcome[Outcome.REJECTED], "rejected", stamp, errors=errors, worker=worker
+        )
+        deliveries.mark(
+            conn, by_outcome[Outcome.RETRY], "pending", stamp, errors=errors, worker=worker
+        )
+        deliveries.mark(
+            conn,
+            missing,
+            "uncertain",
+            stamp,
+            errors=dict.fromkeys(missing, "the provider gave no answer for this recipient"),
+            worker=worker,
+        )
+
+
+def _take_lock(engine: Engine, name: str, worker: str, now: datetime, lease: timedelta) -> bool:
+    """The edition's send lock, taken over at once from a holder known to be dead."""
+    if joblock.acquire(engine, name, worker, now, lease):
+        return True
+    holder = joblock.holder(engine, name)
+    if holder is not None and is_dead(holder):
+        return joblock.take_over(engine, name, holder, worker, now, lease)
+    return False

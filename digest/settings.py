@@ -97,6 +97,76 @@ class OutboxSettings(Section):
     dir: Path | None = Field(None, description="Folder for .eml files; default HOME/outbox.")
 
 
+class SmtpSettings(Section):
+    """The `smtp` provider: any SMTP server, one connection reused across a batch."""
+
+    host: str = Field("localhost", description="SMTP server host name.")
+    port: int = Field(587, ge=1, le=65535, description="SMTP server port (587 STARTTLS, 465 TLS).")
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="`starttls` upgrades a plain connection, `tls` is implicit TLS (port 465), "
+        "`none` sends in the clear (local relays only).",
+    )
+    username: str | None = Field(None, description="Login name; no AUTH when empty.")
+    password: SecretStr | None = Field(
+        None, description="Login password (env DIGEST_SMTP__PASSWORD); never logged."
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds allowed for every SMTP operation.")
+    ca_file: Path | None = Field(
+        None, description="PEM file of CA certificates to trust instead of the system's."
+    )
+    verify: bool = Field(
+        True, description="Check the server's certificate and host name (turn off only for tests)."
+    )
+
+
+class SendgridSettings(Section):
+    """The `sendgrid` provider: v3 mail send through the official client."""
+
+    api_key: SecretStr | None = Field(
+        None, description="SendGrid API key (env DIGEST_SENDGRID__API_KEY); never logged."
+    )
+    host: str = Field(
+        "https://api.sendgrid.com",
+        description="API base URL (https://api.eu.sendgrid.com for EU data residency).",
+    )
+    timeout: float = Field(30.0, gt=0, description="Seconds allowed for one API request.")
+    max_retries: int = Field(
+        6, ge=0, le=20, description="Retries of a request after 429, 5xx, timeouts or drops."
+    )
+    backoff: float = Field(
+        0.5, ge=0, description="First retry delay in seconds; doubles each time, with jitter."
+    )
+    max_backoff: float = Field(30.0, ge=0, description="Longest wait between two retries (s).")
+
+
+class SendSettings(Section):
+    """How send workers pace themselves and share a send."""
+
+    batch_size: int = Field(
+        1000,
+        ge=1,
+        le=10000,
+        description="Deliveries claimed per batch (capped by the provider's maximum).",
+    )
+    rate_limit: float = Field(
+        0.0, ge=0, description="At most this many messages per second (token bucket); 0 = no limit."
+    )
+    concurrency: int = Field(
+        1, ge=1, le=64, description="Batches one worker sends at the same time (threads)."
+    )
+    lease: timedelta = Field(
+        timedelta(minutes=10),
+        description="How long a claimed batch belongs to its worker; after that a crashed "
+        "worker's rows are recovered (e.g. 10m).",
+    )
+
+    @field_validator("lease", mode="before")
+    @classmethod
+    def _durations(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+
 class NewsletterSettings(Section):
     """One newsletter: what goes into it and how it reads."""
 
@@ -332,8 +402,10 @@ class Settings(Section):
         description="Public address of the web app; every link in an email starts with it.",
     )
     timezone: str = Field("UTC", description="IANA time zone for dates shown to readers.")
-    provider: Literal["outbox"] = Field(
-        "outbox", description="Mail provider that sends editions: `outbox` writes .eml files."
+    provider: Literal["outbox", "smtp", "sendgrid"] = Field(
+        "outbox",
+        description="Mail provider that sends editions: `outbox` writes .eml files, `smtp` "
+        "uses an SMTP server, `sendgrid` the SendGrid v3 API.",
     )
     templates_dir: Path | None = Field(
         None, description="Folder whose templates override the built-in ones, by name."
@@ -352,6 +424,9 @@ class Settings(Section):
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     ingest: IngestSettings = Field(default_factory=lambda: IngestSettings())
     subscribers: SubscribersSettings = Field(default_factory=lambda: SubscribersSettings())
+    smtp: SmtpSettings = Field(default_factory=lambda: SmtpSettings())
+    sendgrid: SendgridSettings = Field(default_factory=lambda: SendgridSettings())
+    send: SendSettings = Field(default_factory=lambda: SendSettings())
     newsletters: dict[str, NewsletterSettings] = Field(
         default_factory=dict, description="Newsletters by slug, e.g. [newsletters.weekly]."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from digest.message import PreparedEdition, Recipient, compose
 from digest.providers import create_mailer
 from digest.render import render_edition
 from digest.select import select_articles
-from digest.send import SendSummary, run_send
+from digest.send import SendOptions, SendSummary, run_send
 from digest.store import deliveries, editions
 from digest.store.articles import articles_since, sent_article_ids
 from digest.store.editions import EditionRow
@@ -120,7 +121,26 @@ class SendReport:
     counts: dict[str, int]
 
 
-def send(app: App, newsletter: str, actor: str = "cli") -> SendReport:
+def send_options(app: App, resend_uncertain: bool = False, worker: str = "") -> SendOptions:
+    """The send settings as the loop's options."""
+    s = app.settings.send
+    return SendOptions(
+        batch_size=s.batch_size,
+        rate_limit=s.rate_limit,
+        concurrency=s.concurrency,
+        lease=s.lease,
+        resend_uncertain=resend_uncertain,
+        worker=worker,
+    )
+
+
+def send(
+    app: App,
+    newsletter: str,
+    actor: str = "cli",
+    resend_uncertain: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> SendReport:
     """Send the newsletter's current edition; run it again after an interruption to resume.
 
     A draft goes out only when the newsletter's approval is `auto` (it is rebuilt from the
@@ -145,17 +165,83 @@ def send(app: App, newsletter: str, actor: str = "cli") -> SendReport:
         planned = deliveries.plan(conn, edition.id, recipients(app.engine, newsletter), now)
     prepared = prepare(app, edition)
     mailer = create_mailer(app.settings.provider, app.settings, app.clock)
-    summary = run_send(app.engine, mailer, prepared, app.signer, app.settings.base_url, app.clock)
+    summary = run_send(
+        app.engine,
+        mailer,
+        prepared,
+        app.signer,
+        app.settings.base_url,
+        app.clock,
+        on_batch=on_batch,
+        options=send_options(app, resend_uncertain=resend_uncertain),
+    )
+    return _finish(app, edition, planned, summary, actor)
+
+
+def _finish(
+    app: App, edition: EditionRow, planned: int, summary: SendSummary, actor: str
+) -> SendReport:
+    """Mark the edition sent when every delivery is settled; else say what is left and why."""
+    newsletter = edition.newsletter
     with app.engine.begin() as conn:
         counts = deliveries.counts(conn, edition.id)
-        unfinished = (
-            counts.get("pending", 0) + counts.get("claimed", 0) + counts.get("uncertain", 0)
+        unfinished = sum(counts.get(s, 0) for s in deliveries.UNFINISHED)
+        if unfinished == 0 and summary.stopped is None:
+            current = editions.get_edition(conn, newsletter, edition.number)
+            if current is not None and current.status == Status.SENDING:
+                transition(conn, edition.id, "finish", actor, app.clock())
+    if summary.stopped == "paused":
+        raise SendPaused(
+            f"the send of edition {edition.number} of {newsletter} is paused "
+            f"({unfinished} deliveries left)",
+            hint=f"`digest send resume {newsletter}` continues it",
         )
-        if unfinished == 0:
-            transition(conn, edition.id, "finish", actor, app.clock())
+    if summary.stopped == "cancelled":
+        raise DigestError(f"the send of edition {edition.number} of {newsletter} was cancelled")
+    if counts.get("uncertain", 0):
+        raise DigestError(
+            f"edition {edition.number} of {newsletter}: {counts['uncertain']} deliveries are "
+            "uncertain (a worker died while the provider had them)",
+            hint=f"`digest send status {newsletter}` lists them; `digest send {newsletter} "
+            "--resend-uncertain` sends them again (some readers may then get two)",
+        )
     if unfinished:
         raise DigestError(
             f"edition {edition.number} of {newsletter}: {unfinished} deliveries not finished",
             hint="run `digest send` again to resume; nobody already sent to gets it twice",
         )
     return SendReport(edition=edition, planned=planned, summary=summary, counts=counts)
+
+
+class SendPaused(DigestError):
+    """The operator paused the send; it continues after `digest send resume`."""
+
+
+def work(
+    app: App,
+    newsletter: str,
+    actor: str = "worker",
+    resend_uncertain: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> SendReport:
+    """Join the newsletter's send in progress as one more worker (planning is done already)."""
+    with app.engine.connect() as conn:
+        edition = editions.open_edition(conn, newsletter)
+    if edition is None or edition.status != Status.SENDING:
+        raise DigestError(
+            f"{newsletter} has no send in progress",
+            hint=f"start one with `digest send {newsletter}`; workers then join it",
+        )
+    prepared = prepare(app, edition)
+    mailer = create_mailer(app.settings.provider, app.settings, app.clock)
+    summary = run_send(
+        app.engine,
+        mailer,
+        prepared,
+        app.signer,
+        app.settings.base_url,
+        app.clock,
+        on_batch=on_batch,
+        options=send_options(app, resend_uncertain=resend_uncertain),
+    )
+    return _finish(app, edition, 0, summary, actor)

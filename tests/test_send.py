@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 
@@ -88,8 +89,8 @@ def test_interrupted_send_resumes_without_doubles(ready: App) -> None:
         from subscribers.store import recipients
 
         deliveries.plan(conn, edition.id, recipients(ready.engine, "weekly"), NOW)
-        # A worker died after claiming three rows and sending nothing.
-        claimed = deliveries.claim(conn, edition.id, "dead-worker", 3, NOW)
+        # A worker died an hour ago (its lease ran out) after claiming three rows.
+        claimed = deliveries.claim(conn, edition.id, "dead-worker", 3, NOW - timedelta(hours=1))
         conn.execute(update(Edition).where(Edition.id == edition.id).values(status="sending"))
     assert len(claimed) == 3
     report = send(ready, "weekly")

@@ -129,6 +129,7 @@ from digest.cli import (  # noqa: E402, F401
     demo_cmd,
     editions,
     schedule_cmd,
+    send_cmd,
     sources_cmd,
     subscribers_cmd,
 )

@@ -4,5 +4,7 @@ from digest.providers.base import Mailer, SendResult, create_mailer, register
 
 # Importing the built-in providers registers them.
 from digest.providers import outbox as _outbox  # noqa: F401  isort: skip
+from digest.providers import sendgrid as _sendgrid  # noqa: F401  isort: skip
+from digest.providers import smtp as _smtp  # noqa: F401  isort: skip
 
 __all__ = ["Mailer", "SendResult", "create_mailer", "register"]

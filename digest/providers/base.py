@@ -39,6 +39,10 @@ class Mailer(ABC):
     max_batch: ClassVar[int] = 100
     # True when sending the same delivery twice is harmless (so a crashed batch can be redone).
     resend_safe: ClassVar[bool] = False
+    # True when one instance may send several batches at once from different threads.
+    thread_safe: ClassVar[bool] = False
+    # True when the provider fills per-recipient slots itself (one request, many recipients).
+    substitutions: ClassVar[bool] = False
 
     def __init__(self, settings: Settings, now: Callable[[], datetime]) -> None:
         self.settings = settings

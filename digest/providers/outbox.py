@@ -17,6 +17,7 @@ class OutboxMailer(Mailer):
     name = "outbox"
     max_batch = 500
     resend_safe = True
+    thread_safe = True
 
     def folder(self, edition: PreparedEdition) -> Path:
         """Where this edition's messages go."""

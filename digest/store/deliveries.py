@@ -1,20 +1,26 @@
-"""The deliveries ledger: one row per (edition, subscriber); statuses move only forward."""
+"""The deliveries ledger: one row per (edition, subscriber); statuses move only forward.
+
+pending → claimed → sent | rejected | failed (too many temporary failures) | skipped
+claimed, lease expired → pending (resend-safe providers) or uncertain (everyone else)
+uncertain → pending only when the operator asks (`--resend-uncertain`)
+pending → cancelled when the operator cancels the send
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Delivery
 from subscribers.models import Subscriber
 from subscribers.store import RecipientRow
 
-# pending → claimed → sent | rejected | failed | skipped; claimed rows whose worker died
-# become pending again (resend-safe providers) or uncertain (everyone else).
-FINAL = ("sent", "rejected", "failed", "skipped")
+FINAL = ("sent", "rejected", "failed", "skipped", "cancelled")
+UNFINISHED = ("pending", "claimed", "uncertain")
 MAX_ATTEMPTS = 5
 
 
@@ -54,16 +60,86 @@ def plan(
     return added
 
 
-def recover_claimed(conn: Connection, edition_id: int, resend_safe: bool, now: datetime) -> int:
-    """Rows a dead worker left claimed: retried if a resend is harmless, else marked uncertain."""
+def recover_expired(
+    conn: Connection, edition_id: int, resend_safe: bool, now: datetime, lease: timedelta
+) -> int:
+    """Rows whose worker's lease ran out: retried if a resend is harmless, else uncertain.
+
+    A live worker's rows (claimed within the lease) are left alone, so several workers can
+    start and stop while others are sending.
+    """
     result = conn.execute(
         update(Delivery)
-        .where(Delivery.edition_id == edition_id, Delivery.status == "claimed")
+        .where(
+            Delivery.edition_id == edition_id,
+            Delivery.status == "claimed",
+            Delivery.claimed_at < now - lease,
+        )
         .values(
             status="pending" if resend_safe else "uncertain",
             updated_at=now,
-            error="left claimed by an interrupted send",
+            error="left claimed by an interrupted send; the provider may or may not have it",
         )
+    )
+    return max(result.rowcount, 0)
+
+
+def claimers(conn: Connection, edition_id: int) -> list[str]:
+    """The workers holding claimed rows of the edition."""
+    return [
+        w
+        for w in conn.execute(
+            select(Delivery.claimed_by)
+            .where(Delivery.edition_id == edition_id, Delivery.status == "claimed")
+            .distinct()
+        ).scalars()
+        if w
+    ]
+
+
+def recover_workers(
+    conn: Connection, edition_id: int, workers: Sequence[str], resend_safe: bool, now: datetime
+) -> int:
+    """Rows claimed by workers known to be dead, recovered without waiting for the lease."""
+    if not workers:
+        return 0
+    result = conn.execute(
+        update(Delivery)
+        .where(
+            Delivery.edition_id == edition_id,
+            Delivery.status == "claimed",
+            Delivery.claimed_by.in_(list(workers)),
+        )
+        .values(
+            status="pending" if resend_safe else "uncertain",
+            updated_at=now,
+            error="left claimed by a worker that died; the provider may or may not have it",
+        )
+    )
+    return max(result.rowcount, 0)
+
+
+def recover_claimed(conn: Connection, edition_id: int, resend_safe: bool, now: datetime) -> int:
+    """Every claimed row, whatever its lease (for a single worker that knows it is alone)."""
+    return recover_expired(conn, edition_id, resend_safe, now, timedelta(seconds=-1))
+
+
+def resend_uncertain(conn: Connection, edition_id: int, now: datetime) -> int:
+    """The operator's decision: uncertain rows go out again (some readers may get two)."""
+    result = conn.execute(
+        update(Delivery)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "uncertain")
+        .values(status="pending", updated_at=now, error="resent by the operator's decision")
+    )
+    return max(result.rowcount, 0)
+
+
+def cancel_pending(conn: Connection, edition_id: int, now: datetime) -> int:
+    """Rows not yet claimed will never be sent."""
+    result = conn.execute(
+        update(Delivery)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
+        .values(status="cancelled", updated_at=now)
     )
     return max(result.rowcount, 0)
 
@@ -71,15 +147,20 @@ def recover_claimed(conn: Connection, edition_id: int, resend_safe: bool, now: d
 def claim(
     conn: Connection, edition_id: int, worker: str, size: int, now: datetime
 ) -> list[tuple[int, int, str, str]]:
-    """Mark the next `size` pending rows claimed; returns (delivery, subscriber, email, name)."""
-    ids = list(
-        conn.execute(
-            select(Delivery.id)
-            .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
-            .order_by(Delivery.id)
-            .limit(size)
-        ).scalars()
+    """Mark the next `size` pending rows claimed; returns (delivery, subscriber, email, name).
+
+    On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take disjoint
+    batches without waiting on each other; SQLite serialises writers anyway.
+    """
+    query = (
+        select(Delivery.id)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
+        .order_by(Delivery.id)
+        .limit(size)
     )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(conn.execute(query).scalars())
     if not ids:
         return []
     conn.execute(
@@ -99,7 +180,18 @@ def claim(
         .where(Delivery.id.in_(ids), Delivery.claimed_by == worker, Delivery.status == "claimed")
         .order_by(Delivery.id)
     ).all()
-    return [(r.id, r.subscriber_id, r.email, r.name) for r in rows]
+    return [(r.id, r.subscriber_id, r.email, r.name or "") for r in rows]
+
+
+def release(conn: Connection, ids: Sequence[int], worker: str, now: datetime) -> None:
+    """Claimed rows that were never handed to the provider go back to pending, uncounted."""
+    if not ids:
+        return
+    conn.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "claimed", Delivery.claimed_by == worker)
+        .values(status="pending", updated_at=now, attempts=Delivery.attempts - 1)
+    )
 
 
 def mark(
@@ -109,18 +201,42 @@ def mark(
     now: datetime,
     provider_ids: dict[int, str | None] | None = None,
     errors: dict[int, str | None] | None = None,
+    worker: str | None = None,
 ) -> None:
-    """Record the outcome of claimed rows."""
-    for delivery_id in ids:
-        values: dict[str, object] = {"status": status, "updated_at": now}
-        if provider_ids and delivery_id in provider_ids:
-            values["provider_message_id"] = provider_ids[delivery_id]
-        if errors and delivery_id in errors:
-            values["error"] = errors[delivery_id]
-        if status == "pending":
-            # A temporary failure: give up after MAX_ATTEMPTS and say so.
-            values["status"] = case((Delivery.attempts >= MAX_ATTEMPTS, "failed"), else_="pending")
-        conn.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+    """Record the outcome of claimed rows in one statement per status.
+
+    With `worker`, only rows this worker still owns change (claimed, or marked uncertain
+    while it was slow): an answer the provider gave is recorded even after the lease ran out.
+    """
+    if not ids:
+        return
+    provider_ids = provider_ids or {}
+    errors = errors or {}
+    new_status: object = status
+    if status == "pending":
+        # A temporary failure: give up after MAX_ATTEMPTS and say so.
+        new_status = case((Delivery.attempts >= MAX_ATTEMPTS, "failed"), else_="pending")
+    condition = Delivery.id == bindparam("b_id")
+    if worker is not None:
+        condition = and_(
+            condition,
+            Delivery.claimed_by == worker,
+            or_(Delivery.status == "claimed", Delivery.status == "uncertain"),
+        )
+    stmt = (
+        update(Delivery)
+        .where(condition)
+        .values(
+            status=new_status,
+            updated_at=now,
+            provider_message_id=bindparam("b_pid"),
+            error=bindparam("b_err"),
+        )
+    )
+    conn.execute(
+        stmt,
+        [{"b_id": i, "b_pid": provider_ids.get(i), "b_err": errors.get(i)} for i in ids],
+    )
 
 
 def counts(conn: Connection, edition_id: int) -> dict[str, int]:
@@ -131,3 +247,25 @@ def counts(conn: Connection, edition_id: int) -> dict[str, int]:
         .group_by(Delivery.status)
     ).all()
     return {status: int(n) for status, n in rows}
+
+
+@dataclass(frozen=True)
+class Uncertain:
+    """A delivery the provider may or may not have: listed for the operator to decide."""
+
+    delivery_id: int
+    email: str
+    claimed_by: str | None
+    claimed_at: datetime | None
+
+
+def uncertain(conn: Connection, edition_id: int, limit: int = 1000) -> list[Uncertain]:
+    """The edition's uncertain deliveries, oldest first."""
+    rows = conn.execute(
+        select(Delivery.id, Subscriber.email, Delivery.claimed_by, Delivery.claimed_at)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "uncertain")
+        .order_by(Delivery.id)
+        .limit(limit)
+    ).all()
+    return [Uncertain(r.id, r.email, r.claimed_by, r.claimed_at) for r in rows]

@@ -1,0 +1,110 @@
+"""What the sending tests share: a fake SendGrid, an app that uses it, subscribers in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from digest.app import App, create_app
+from digest.config import load_settings
+from digest.ingest.service import ingest_path
+from subscribers.models import Membership, Subscriber
+from tests.conftest import NOW, write_article
+from tests.fakes.sendgrid_api import FakeSendGrid
+
+API_KEY = "SG.test-key"
+
+
+@contextmanager
+def running_fake() -> Iterator[FakeSendGrid]:
+    """A fake SendGrid v3 server on a local port (test modules wrap it in a fixture)."""
+    server = FakeSendGrid(api_key=API_KEY)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make_app(db_url: str, config_file: Path, **overrides: Any) -> App:
+    """An app on `db_url` with the fixed clock and these settings overridden."""
+    settings = load_settings(config_file, overrides={"database_url": db_url, **overrides})
+    return create_app(settings, clock=lambda: NOW)
+
+
+def sendgrid_settings(fake: FakeSendGrid, **more: Any) -> dict[str, Any]:
+    """Settings that point the sendgrid provider at the fake, with quick retries."""
+    return {
+        "provider": "sendgrid",
+        "sendgrid.host": fake.url,
+        "sendgrid.api_key": API_KEY,
+        "sendgrid.backoff": 0.001,
+        "sendgrid.max_backoff": 0.01,
+        "sendgrid.max_retries": 20,
+        **more,
+    }
+
+
+def add_articles(app: App, folder: Path) -> None:
+    """Two articles the test newsletter selects."""
+    write_article(
+        folder,
+        "a.md",
+        title="Trams approved",
+        date="-1d",
+        tags=["transit"],
+        body="The council approved trams. It took years.",
+        url="https://x.example/a",
+    )
+    write_article(
+        folder,
+        "b.md",
+        title="New homes",
+        date="-2d",
+        tags=["housing"],
+        body="Homes are coming. Many of them.",
+        url="https://x.example/b",
+    )
+    ingest_path(app.engine, folder, NOW)
+
+
+def add_readers(app: App, n: int, list_name: str = "weekly") -> list[str]:
+    """n active subscribers in bulk; returns their addresses."""
+    emails = [f"reader{i}@example.com" for i in range(n)]
+    with app.engine.begin() as conn:
+        for start in range(0, n, 1000):
+            chunk = emails[start : start + 1000]
+            rows = [
+                {
+                    "email": e,
+                    "email_key": e.lower(),
+                    "domain": e.rpartition("@")[2],
+                    "name": f"Reader {i + start}",
+                    "attributes": {},
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for i, e in enumerate(chunk)
+            ]
+            conn.execute(insert(Subscriber), rows)
+        ids = list(
+            conn.execute(select(Subscriber.id).where(Subscriber.email.in_(emails))).scalars()
+        )
+        conn.execute(
+            insert(Membership),
+            [
+                {
+                    "subscriber_id": i,
+                    "list_name": list_name,
+                    "status": "active",
+                    "created_at": NOW,
+                    "status_changed_at": NOW,
+                }
+                for i in ids
+            ],
+        )
+    return emails
