@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bench import render
+from bench import render, stories, summaries
 
 
 def main() -> None:
     """Run the benchmarks in turn."""
     render.main()
+    summaries.main()
+    stories.main()
 
 
 if __name__ == "__main__":
