@@ -18,11 +18,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 # Defaults chosen on ../shared/eval/stories (see bench/stories.py for the figures).
 THRESHOLD = 0.20
@@ -57,6 +58,11 @@ def vectors(
 ) -> sparse.csr_matrix:
     """L2-normalised TF-IDF rows: words of headline and text, boosted names and numbers, and
     character n-grams of the headline (which match "sterilisation" to "sterilization")."""
+    # Imported here: scikit-learn takes a second to load, and only drafts need it.
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
     docs = [f"{it.title} {it.title} {it.text}" for it in items]
     words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
     matrix = words.fit_transform(docs)

@@ -129,6 +129,7 @@ from digest.cli import (  # noqa: E402, F401
     demo_cmd,
     editions,
     schedule_cmd,
+    stories_cmd,
     subscribers_cmd,
 )
 
