@@ -76,8 +76,13 @@ def is_chrome(sentence: str) -> bool:
         return True
     if sentence.rstrip("\"'”’)").endswith("?") and _TO_READER.search(sentence):
         return True
-    # Lines with no sentence shape at all (menus, captions of only names, "Photo: ...").
-    return not re.search(r"[a-z]", sentence) or sentence.endswith(":")
+    # Breadcrumbs ("Home » World"), headings and captions without a sentence's end, lines
+    # with no lower-case letter at all (menus, names), labels ending in a colon.
+    if "»" in sentence or " | " in sentence or sentence.endswith(":"):
+        return True
+    if not re.search(r"[.!?…][\"'”’)\]]*$", sentence) and len(words) < 15:
+        return True
+    return not re.search(r"[a-z]", sentence)
 
 
 @dataclass(frozen=True)
