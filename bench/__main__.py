@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bench import extraction, render
+from bench import extraction, render, stories, summaries
 
 
 def main() -> None:
     """Run the benchmarks in turn."""
     render.main()
     extraction.main()
+    summaries.main()
+    stories.main()
 
 
 if __name__ == "__main__":

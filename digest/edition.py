@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from digest.settings import NewsletterSettings
 from digest.store.articles import ArticleRecord
+from digest.stories import Changes, StoryGroup, story_summary
 from digest.summarize import lead_summary
 from digest.text import reading_minutes
 
@@ -34,6 +35,10 @@ class Story:
     published: str
     reading_minutes: int
     also: list[Link] = field(default_factory=list)
+    # Added with story grouping; old stored editions lack them and get the defaults.
+    key: int = 0  # stable handle for editors' changes (the story's lowest article id)
+    pinned: bool = False
+    sources: int = 1  # how many sources covered the story
 
 
 @dataclass(frozen=True)
@@ -102,29 +107,47 @@ def build_edition(
     number: int,
     now: datetime,
     tz: str = "UTC",
+    stories: Sequence[StoryGroup] | None = None,
+    edits: Changes | None = None,
 ) -> EditionContent:
-    """Sections by the newsletter's tag order, one story per article, subject and preheader."""
+    """Sections by the newsletter's tag order, subject and preheader.
+
+    With `stories` (from digest.stories.make_stories), one entry per story in rank order, at
+    most `max_stories`, each summarised from all its articles; without, one story per article
+    with its lead sentences (the simplest form, kept for callers that group nothing).
+    """
     by_tag: dict[str, list[Story]] = {tag: [] for tag in newsletter.tags}
-    for art in articles:
-        tag = next((t for t in newsletter.tags if t in art.tags), None)
-        if tag is None:
-            continue
-        by_tag[tag].append(
-            Story(
-                article_ids=[art.id],
-                headline=art.title,
-                summary=lead_summary(art.text, newsletter.summary_sentences),
-                url=art.url,
-                source=art.source,
-                published=art.published_at.isoformat(),
-                reading_minutes=reading_minutes(art.word_count),
+    if stories is None:
+        for art in articles:
+            tag = next((t for t in newsletter.tags if t in art.tags), None)
+            if tag is None:
+                continue
+            by_tag[tag].append(
+                Story(
+                    article_ids=[art.id],
+                    headline=art.title,
+                    summary=lead_summary(art.text, newsletter.summary_sentences),
+                    url=art.url,
+                    source=art.source,
+                    published=art.published_at.isoformat(),
+                    reading_minutes=reading_minutes(art.word_count),
+                    key=art.id,
+                )
             )
-        )
+    else:
+        for group in stories[: newsletter.max_stories]:
+            tag = story_tag(group, newsletter.tags)
+            if tag is not None:
+                by_tag[tag].append(story_entry(group, newsletter, edits))
     sections = [Section(t, section_title(t), s) for t, s in by_tag.items() if s]
-    stories = [s for sec in sections for s in sec.stories]
+    shown = [s for sec in sections for s in sec.stories]
     local = now.astimezone(ZoneInfo(tz))
     date = f"{local:%B} {local.day}, {local.year}"
-    top = stories[0].headline if stories else ""
+    # The subject names the top-ranked story (pinned first), wherever its section falls.
+    ranked = (
+        sorted(shown, key=lambda s: not s.pinned) if stories is None else _by_rank(shown, stories)
+    )
+    top = ranked[0].headline if ranked else ""
     subject = newsletter.subject.format(
         title=newsletter.title, number=number, top_headline=top, date=date
     )
@@ -134,9 +157,57 @@ def build_edition(
         number=number,
         date=date,
         subject=" ".join(subject.split())[:300],
-        preheader=preheader(stories),
+        preheader=preheader(ranked),
         intro="",
         sections=sections,
+    )
+
+
+def _by_rank(shown: list[Story], stories: Sequence[StoryGroup]) -> list[Story]:
+    rank = {g.key: i for i, g in enumerate(stories)}
+    return sorted(shown, key=lambda s: rank.get(s.key, len(rank)))
+
+
+def story_tag(group: StoryGroup, tags: Sequence[str]) -> str | None:
+    """The section of a story: the first of the newsletter's tags its lead (else any) carries."""
+    for candidates in ([group.lead], group.articles):
+        for tag in tags:
+            if any(tag in a.tags for a in candidates):
+                return tag
+    return None
+
+
+def story_entry(
+    group: StoryGroup, newsletter: NewsletterSettings, edits: Changes | None = None
+) -> Story:
+    """One story as the edition shows it: the lead's headline and link, the other sources.
+
+    An editor's rewritten headline or summary replaces the generated one.
+    """
+    lead = group.lead
+    edit = edits.for_story([a.id for a in group.articles]) if edits else None
+    also: list[Link] = []
+    seen = {lead.source}
+    for art in group.articles[1:]:
+        if art.source not in seen and art.url:
+            seen.add(art.source)
+            also.append(Link(source=art.source, url=art.url))
+    return Story(
+        article_ids=sorted(a.id for a in group.articles),
+        headline=(edit.headline if edit and edit.headline else lead.title),
+        summary=(
+            edit.summary
+            if edit and edit.summary
+            else story_summary(group, newsletter.summary_sentences, newsletter.summary_words)
+        ),
+        url=lead.url,
+        source=lead.source,
+        published=lead.published_at.isoformat(),
+        reading_minutes=reading_minutes(lead.word_count),
+        also=also,
+        key=group.key,
+        pinned=group.pinned,
+        sources=len(group.sources),
     )
 
 

@@ -215,3 +215,24 @@ class SendControl(Base):
     state: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StoryEdit(Base):
+    """An editor's change to one story of an edition; kept apart so rebuilding keeps it.
+
+    `story_key` is an article id: the change applies to whichever story holds that article.
+    """
+
+    __tablename__ = "story_edits"
+    __table_args__ = (UniqueConstraint("newsletter", "number", "story_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    newsletter: Mapped[str] = mapped_column(String(63))
+    number: Mapped[int] = mapped_column(Integer)
+    story_key: Mapped[int] = mapped_column(Integer)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    headline: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

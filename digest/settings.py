@@ -214,6 +214,40 @@ class NewsletterSettings(Section):
         default_factory=list,
         description="Editors' addresses: told when a draft is ready and when one is late.",
     )
+    tags_all: list[str] = Field(
+        default_factory=list,
+        description="Articles must also carry every one of these tags (empty: no such rule).",
+    )
+    tags_exclude: list[str] = Field(
+        default_factory=list, description="Articles carrying any of these tags are left out."
+    )
+    min_words: int = Field(
+        0, ge=0, description="Articles shorter than this many words are left out (0: no minimum)."
+    )
+    sources_allow: list[str] = Field(
+        default_factory=list,
+        description="Only articles from these sources (by source name); empty allows all.",
+    )
+    sources_deny: list[str] = Field(
+        default_factory=list, description="Articles from these sources are left out."
+    )
+    source_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description='Ranking weight per source name (default 1.0): e.g. {"Reuters" = 1.5} puts '
+        "stories led by that source higher.",
+    )
+    summary_words: int | None = Field(
+        None,
+        ge=10,
+        le=500,
+        description="Word budget of each story's summary, on top of summary_sentences; whole "
+        "sentences only (none: sentences alone decide).",
+    )
+
+    @field_validator("tags_all", "tags_exclude")
+    @classmethod
+    def _tag_lists(cls, value: list[str]) -> list[str]:
+        return [t.strip().lower() for t in value if t.strip()]
 
     @field_validator("draft_lead", mode="before")
     @classmethod
@@ -385,6 +419,34 @@ class SubscribersSettings(Section):
         return parse_duration(value)
 
 
+class StoriesSettings(Section):
+    """How articles are grouped into stories (see docs/stories.md)."""
+
+    threshold: float = Field(
+        0.20,
+        gt=0,
+        le=1,
+        description="Mean cosine similarity (TF-IDF) at which articles join one story; higher "
+        "keeps stories apart, lower merges more.",
+    )
+    headline_threshold: float = Field(
+        0.04,
+        gt=0,
+        le=1,
+        description="The same for articles with (almost) no text, compared by headline alone.",
+    )
+    time_scale: timedelta = Field(
+        timedelta(days=3),
+        description="Articles further apart in time than this are treated as less similar "
+        "(e.g. 3d; 0s turns time off).",
+    )
+
+    @field_validator("time_scale", mode="before")
+    @classmethod
+    def _scale(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+
 class Settings(Section):
     """All settings. Defaults make the main job run with no configuration at all."""
 
@@ -427,6 +489,7 @@ class Settings(Section):
     smtp: SmtpSettings = Field(default_factory=lambda: SmtpSettings())
     sendgrid: SendgridSettings = Field(default_factory=lambda: SendgridSettings())
     send: SendSettings = Field(default_factory=lambda: SendSettings())
+    stories: StoriesSettings = Field(default_factory=lambda: StoriesSettings())
     newsletters: dict[str, NewsletterSettings] = Field(
         default_factory=dict, description="Newsletters by slug, e.g. [newsletters.weekly]."
     )

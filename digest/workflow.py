@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,13 @@ from digest.lifecycle import LifecycleError, Status, transition
 from digest.message import PreparedEdition, Recipient, compose
 from digest.providers import create_mailer
 from digest.render import render_edition
-from digest.select import select_articles
+from digest.select import History, select_articles, window_start
 from digest.send import SendOptions, SendSummary, run_send
-from digest.store import deliveries, editions
+from digest.store import deliveries, editions, story_edits
 from digest.store.articles import articles_since, sent_article_ids
 from digest.store.editions import EditionRow
+from digest.store.story_edits import last_sent_at
+from digest.stories import make_stories
 from subscribers.store import recipients
 
 
@@ -37,17 +39,35 @@ def prepare_draft(
         current = editions.open_edition(conn, newsletter)
         if current is not None and current.status != Status.DRAFT:
             return current
-        sent = sent_article_ids(conn, newsletter)
-        pool = articles_since(conn, now - timedelta(days=settings.window_days), now, settings.tags)
-        chosen = select_articles(pool, settings, now, sent)
+        history = History(
+            frozenset(sent_article_ids(conn, newsletter)), last_sent_at(conn, newsletter)
+        )
+        pool = articles_since(conn, window_start(settings, now, history), now, settings.tags)
+        chosen = select_articles(
+            pool, settings, now, history.sent_article_ids, history.last_sent_at
+        )
         if not chosen:
             raise NothingToSend(
                 f"nothing new for {newsletter}: no unsent articles tagged "
-                f"{', '.join(settings.tags)} in the last {settings.window_days} days",
+                f"{', '.join(settings.tags)} since the last edition (at most "
+                f"{settings.window_days} days back)",
                 hint="ingest articles first (`digest ingest PATH`), or widen window_days",
             )
         number = current.number if current else editions.next_number(conn, newsletter)
-        content = build_edition(newsletter, settings, chosen, number, now, app.settings.timezone)
+        changes = story_edits.edits_for(conn, newsletter, number)
+        groups = make_stories(
+            chosen, settings, app.settings.stories, now, pinned=changes.pinned_keys
+        )
+        content = build_edition(
+            newsletter,
+            settings,
+            chosen,
+            number,
+            now,
+            app.settings.timezone,
+            stories=changes.apply(groups),
+            edits=changes,
+        )
         editions.save_draft(conn, content, now, scheduled_for)
         row = editions.get_edition(conn, newsletter, number)
     assert row is not None

@@ -131,6 +131,7 @@ from digest.cli import (  # noqa: E402, F401
     schedule_cmd,
     send_cmd,
     sources_cmd,
+    stories_cmd,
     subscribers_cmd,
 )
 

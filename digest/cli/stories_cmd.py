@@ -1,0 +1,151 @@
+"""`digest summarize`, `digest stories` and `digest story ...` (editors' changes to stories)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import click
+
+from digest.cli import State, cli
+from digest.grouping import Item, group
+from digest.jsonlines import parse_time, read_rows, write_row
+from digest.store import story_edits
+from digest.summarize import summarize as summarize_text
+from digest.workflow import prepare_draft
+
+
+def _name(stream: TextIO) -> str:
+    return "<stdin>" if stream is sys.stdin else str(getattr(stream, "name", "input"))
+
+
+@cli.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.option("--sentences", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--words", type=click.IntRange(5, 5000), help="Word budget (whole sentences only).")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines {id, summary} (the default).")
+def summarize(source: TextIO, sentences: int, words: int | None, as_json: bool) -> None:
+    """Summarise each JSON Lines row {"id", "text", "title"?} of SOURCE (a file or -).
+
+    Writes {"id", "summary"} rows in the same order. Example:
+    digest summarize --sentences 3 --json articles.jsonl > summaries.jsonl
+    """
+    del as_json  # JSON Lines is the only output; the flag keeps scripts explicit
+    budget = sentences if words is None else 50
+    for row in read_rows(source, _name(source), ["id", "text"]):
+        summary = summarize_text(row["text"], str(row.get("title") or ""), budget, words)
+        write_row(sys.stdout, {"id": row["id"], "summary": summary})
+
+
+@cli.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines {id, story} (the default).")
+@click.pass_obj
+def stories(state: State, source: TextIO, as_json: bool) -> None:
+    """Group JSON Lines rows {"id", "title", "text", "published"?} of SOURCE into stories.
+
+    Writes {"id", "story"} rows in input order; rows with the same `story` are one story
+    (its value is the id of the story's first row). Uses the [stories] settings. Example:
+    digest stories --json articles.jsonl > labels.jsonl
+    """
+    del as_json
+    settings = state.loaded().settings.stories
+    name = _name(source)
+    rows = list(read_rows(source, name, ["id", "title", "text"]))
+    items = [
+        Item(r["title"], r["text"], parse_time(r.get("published"), name, n))
+        for n, r in enumerate(rows, start=1)
+    ]
+    labels: list[object] = [None] * len(rows)
+    groups = group(
+        items,
+        threshold=settings.threshold,
+        headline_threshold=settings.headline_threshold,
+        time_scale_days=settings.time_scale.total_seconds() / 86400,
+    )
+    for members in groups:
+        for m in members:
+            labels[m] = rows[members[0]]["id"]
+    for row, label in zip(rows, labels, strict=True):
+        write_row(sys.stdout, {"id": row["id"], "story": label})
+
+
+@cli.group()
+def story() -> None:
+    """Editors' changes to a draft's stories; they survive every rebuild of the draft."""
+
+
+def _edit(state: State, newsletter: str, article: int, **values: bool | str | None) -> None:
+    app = state.app()
+    now = app.clock()
+    draft = prepare_draft(app, newsletter, now)
+    with app.engine.begin() as conn:
+        story_edits.save_edit(conn, newsletter, draft.number, article, "cli", now, **values)
+    row = prepare_draft(app, newsletter, now)
+    click.echo(f"{newsletter} #{row.number}: rebuilt with the change to article {article}'s story")
+
+
+_NL = click.argument("newsletter")
+_ART = click.argument("article", type=int)
+
+
+@story.command()
+@_NL
+@_ART
+@click.pass_obj
+def pin(state: State, newsletter: str, article: int) -> None:
+    """Put the story holding ARTICLE (an article id) first. Example: digest story pin weekly 42"""
+    _edit(state, newsletter, article, pinned=True)
+
+
+@story.command()
+@_NL
+@_ART
+@click.pass_obj
+def unpin(state: State, newsletter: str, article: int) -> None:
+    """Let the story holding ARTICLE be ranked like the others again.
+
+    Example: digest story unpin weekly 42
+    """
+    _edit(state, newsletter, article, pinned=False)
+
+
+@story.command()
+@_NL
+@_ART
+@click.pass_obj
+def remove(state: State, newsletter: str, article: int) -> None:
+    """Leave the story holding ARTICLE out of the draft. Example: digest story remove weekly 42"""
+    _edit(state, newsletter, article, removed=True)
+
+
+@story.command()
+@_NL
+@_ART
+@click.pass_obj
+def restore(state: State, newsletter: str, article: int) -> None:
+    """Bring back a removed story. Example: digest story restore weekly 42"""
+    _edit(state, newsletter, article, removed=False)
+
+
+@story.command()
+@_NL
+@_ART
+@click.option("--headline", help="New headline (empty: the generated one again).")
+@click.option("--summary", help="New summary (empty: the generated one again).")
+@click.pass_obj
+def edit(
+    state: State, newsletter: str, article: int, headline: str | None, summary: str | None
+) -> None:
+    """Rewrite a story's headline or summary.
+
+    Example: digest story edit weekly 42 --summary 'Trams run all night from May.'
+    """
+    values: dict[str, bool | str | None] = {}
+    if headline is not None:
+        values["headline"] = headline or None
+    if summary is not None:
+        values["summary"] = summary or None
+    if not values:
+        raise click.UsageError("give --headline and/or --summary")
+    _edit(state, newsletter, article, **values)

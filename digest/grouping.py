@@ -1,0 +1,209 @@
+"""Group articles that report the same event into stories: a pure function of texts and times.
+
+Articles become TF-IDF vectors (scikit-learn; headline counted twice, names and numbers
+boosted because two earthquakes or two rehab check-ins differ mostly in who, where and how
+many). Similarities are computed in row blocks of a sparse product and only pairs at or above
+the threshold are kept, so memory grows with the number of close pairs, not with n². Articles
+published far apart are made less similar (`time_scale`). Then average-link clustering runs on
+that sparse graph: two groups merge while the mean similarity over all their article pairs
+(pairs below the threshold count as 0) stays at or above the threshold. That is what
+average-link agglomerative clustering does with a distance threshold, without the n×n matrix.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+# Defaults chosen on ../shared/eval/stories (see bench/stories.py for the figures).
+THRESHOLD = 0.20
+HEADLINE_THRESHOLD = 0.04
+NAME_BOOST = 1.0
+CHAR_WEIGHT = 1.0
+TIME_SCALE_DAYS = 3.0
+# Fewer words of text than this and an article is compared as a headline.
+SHORT_TEXT_WORDS = 25
+NEIGHBOURS = 200
+_BLOCK = 2048
+_NAME = re.compile(r"\b(?:[A-Z][\w'’-]+|\d[\d,.]*\w*)")
+
+
+@dataclass(frozen=True)
+class Item:
+    """What grouping needs to know about one article."""
+
+    title: str
+    text: str = ""
+    published: datetime | None = None
+
+
+def _names(item: Item) -> str:
+    """Capitalised words and numbers: who, where and how many, which tell events apart."""
+    body = f"{item.title}. {item.text}"
+    return " ".join(_NAME.findall(body))
+
+
+def vectors(
+    items: Sequence[Item], name_boost: float = NAME_BOOST, char_weight: float = CHAR_WEIGHT
+) -> sparse.csr_matrix:
+    """L2-normalised TF-IDF rows: words of headline and text, boosted names and numbers, and
+    character n-grams of the headline (which match "sterilisation" to "sterilization")."""
+    # Imported here: scikit-learn takes a second to load, and only drafts need it.
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    docs = [f"{it.title} {it.title} {it.text}" for it in items]
+    words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
+    matrix = words.fit_transform(docs)
+    if name_boost > 0:
+        names = [_names(it) for it in items]
+        if any(n.strip() for n in names):
+            named = TfidfVectorizer(
+                sublinear_tf=True, lowercase=True, stop_words="english", dtype=np.float32
+            )
+            try:
+                extra = named.fit_transform(names)
+            except ValueError:  # nothing left after stop words
+                extra = None
+            if extra is not None:
+                matrix = sparse.hstack([matrix, extra * name_boost], format="csr")
+    if char_weight > 0 and any(it.title.strip() for it in items):
+        grams = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
+        ).fit_transform([it.title for it in items])
+        matrix = sparse.hstack([matrix, grams * char_weight], format="csr")
+    return normalize(matrix).tocsr()
+
+
+def _close_pairs(
+    matrix: sparse.csr_matrix,
+    items: Sequence[Item],
+    threshold: float,
+    headline_threshold: float,
+    time_scale_days: float,
+    neighbours: int = NEIGHBOURS,
+) -> dict[tuple[int, int], float]:
+    """Pairs (i < j) whose similarity, after the time penalty, is at least `threshold`.
+
+    Headlines share far fewer words than articles about one event do, so a pair where either
+    side is only a headline is held to `headline_threshold`: its similarity is scaled by
+    threshold / headline_threshold, and one threshold then serves the clustering.
+    """
+    n = matrix.shape[0]
+    times = np.array(
+        [it.published.timestamp() if it.published else math.nan for it in items], dtype=float
+    )
+    short = np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool)
+    scale = threshold / headline_threshold if headline_threshold > 0 else 1.0
+    floor = min(threshold, headline_threshold) if headline_threshold > 0 else threshold
+    pairs: dict[tuple[int, int], float] = {}
+    transposed = matrix.T.tocsc()
+    for start in range(0, n, _BLOCK):
+        block = (matrix[start : start + _BLOCK] @ transposed).tocoo()
+        rows = block.row + start
+        keep = (rows != block.col) & (block.data >= floor)
+        rows, cols, sims = rows[keep], block.col[keep], block.data[keep].astype(float)
+        sims = np.where(short[rows] | short[cols], sims * scale, sims)
+        if time_scale_days > 0:
+            gap = np.abs(times[rows] - times[cols]) / 86400.0
+            penalty = np.where(np.isnan(gap), 1.0, np.exp(-np.nan_to_num(gap) / time_scale_days))
+            sims = sims * np.minimum(1.0, penalty * math.e)  # within a day or so: no penalty
+        keep = sims >= threshold
+        rows, cols, sims = rows[keep], cols[keep], sims[keep]
+        # Each article keeps only its `neighbours` closest: a story is rarely larger, and a
+        # generic headline then cannot drag hundreds of pairs into the clustering.
+        order = np.lexsort((-sims, rows))
+        rows, cols, sims = rows[order], cols[order], sims[order]
+        first = np.searchsorted(rows, rows, side="left")
+        keep = (np.arange(len(rows)) - first) < neighbours
+        for i, j, s in zip(
+            rows[keep].tolist(), cols[keep].tolist(), sims[keep].tolist(), strict=True
+        ):
+            pairs[(i, j) if i < j else (j, i)] = s
+    return pairs
+
+
+def _average_link(n: int, pairs: dict[tuple[int, int], float], threshold: float) -> list[int]:
+    """Cluster labels by average-link merging over the sparse similarity graph."""
+    size = [1] * n
+    links: list[dict[int, float]] = [{} for _ in range(n)]  # cluster → summed similarity
+    for (i, j), s in pairs.items():
+        links[i][j] = s
+        links[j][i] = s
+    alive = [True] * n
+    heap = [(-s, i, j) for (i, j), s in pairs.items()]
+    heapq.heapify(heap)
+    parent = list(range(n))
+    while heap:
+        neg, a, b = heapq.heappop(heap)
+        if not (alive[a] and alive[b]):
+            continue
+        current = links[a].get(b, 0.0) / (size[a] * size[b])
+        if abs(current + neg) > 1e-9:
+            continue  # stale entry: a fresher one for this pair is in the heap
+        if current < threshold:
+            break
+        if len(links[a]) < len(links[b]):
+            a, b = b, a
+        # Merge b into a.
+        alive[b] = False
+        parent[b] = a
+        del links[a][b]
+        for c, s in links[b].items():
+            if c == a:
+                continue
+            total = links[a].get(c, 0.0) + s
+            links[a][c] = total
+            links[c][a] = total
+            del links[c][b]
+        links[b] = {}
+        size[a] += size[b]
+        for c, total in links[a].items():
+            avg = total / (size[a] * size[c])
+            if avg >= threshold:
+                lo, hi = (a, c) if a < c else (c, a)
+                heapq.heappush(heap, (-avg, lo, hi))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    return [root(i) for i in range(n)]
+
+
+def group(
+    items: Sequence[Item],
+    threshold: float = THRESHOLD,
+    headline_threshold: float = HEADLINE_THRESHOLD,
+    time_scale_days: float = TIME_SCALE_DAYS,
+    name_boost: float = NAME_BOOST,
+    char_weight: float = CHAR_WEIGHT,
+) -> list[list[int]]:
+    """Indexes of `items` grouped into stories; groups and members in input order."""
+    if not items:
+        return []
+    if len(items) == 1:
+        return [[0]]
+    try:
+        matrix = vectors(items, name_boost, char_weight)
+    except ValueError:  # no words at all (empty texts, only stop words)
+        return [[i] for i in range(len(items))]
+    pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
+    labels = _average_link(len(items), pairs, threshold)
+    groups: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(label, []).append(index)
+    return sorted(groups.values(), key=lambda g: g[0])
