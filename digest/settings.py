@@ -97,6 +97,23 @@ class OutboxSettings(Section):
     dir: Path | None = Field(None, description="Folder for .eml files; default HOME/outbox.")
 
 
+class EmailSettings(Section):
+    """How emails are rendered and checked."""
+
+    language: str = Field(
+        "en",
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        description="Language tag of the emails (e.g. en, pl, pt-BR); screen readers use it.",
+    )
+    clip_warning_kb: int = Field(
+        90,
+        ge=10,
+        le=102,
+        description="Warn when an email's HTML part is larger than this many KB "
+        "(Gmail clips at about 102 KB, hiding the footer and its unsubscribe link).",
+    )
+
+
 class NewsletterSettings(Section):
     """One newsletter: what goes into it and how it reads."""
 
@@ -257,6 +274,7 @@ class Settings(Section):
     )
     sender: SenderSettings = Field(default_factory=lambda: SenderSettings())
     outbox: OutboxSettings = Field(default_factory=lambda: OutboxSettings())
+    email: EmailSettings = Field(default_factory=lambda: EmailSettings())
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     newsletters: dict[str, NewsletterSettings] = Field(
         default_factory=dict, description="Newsletters by slug, e.g. [newsletters.weekly]."

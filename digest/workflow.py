@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.app import App
 from digest.edition import build_edition
 from digest.errors import DigestError, NothingToSend
 from digest.lifecycle import LifecycleError, Status, transition
-from digest.message import PreparedEdition, Recipient, compose
+from digest.message import PreparedEdition
 from digest.providers import create_mailer
 from digest.render import render_edition
 from digest.select import select_articles
@@ -21,6 +20,9 @@ from digest.store import deliveries, editions
 from digest.store.articles import articles_since, sent_article_ids
 from digest.store.editions import EditionRow
 from subscribers.store import recipients
+
+if TYPE_CHECKING:
+    from digest.preview import PreviewFiles
 
 
 def prepare_draft(
@@ -63,6 +65,7 @@ def prepare(app: App, edition: EditionRow) -> PreparedEdition:
         "sender_name": s.sender.name,
         "base_url": s.base_url,
         "view_url": f"{s.base_url}/archive/{edition.newsletter}/{edition.number}",
+        "lang": s.email.language,
     }
     rendered = render_edition(app.templates, edition.content, context)
     return PreparedEdition(
@@ -78,36 +81,19 @@ def prepare(app: App, edition: EditionRow) -> PreparedEdition:
     )
 
 
-@dataclass(frozen=True)
-class PreviewFiles:
-    """Where `preview` wrote the edition."""
+def preview(
+    app: App,
+    newsletter: str,
+    out: Path,
+    now: datetime,
+    number: int | None = None,
+    subscriber: str | None = None,
+) -> PreviewFiles:
+    """Write the edition (the current draft by default) as HTML, text, .eml and index.html."""
+    from digest.preview import find_edition, preview_edition, write_preview
 
-    html: Path
-    text: Path
-    eml: Path
-    edition: EditionRow
-
-
-def preview(app: App, newsletter: str, out: Path, now: datetime) -> PreviewFiles:
-    """Write the draft's HTML, text and one sample .eml (to a made-up reader) to `out`."""
-    edition = prepare_draft(app, newsletter, now)
-    prepared = prepare(app, edition)
-    sample = Recipient(
-        delivery_id=0,
-        subscriber_id=0,
-        email="reader@example.com",
-        name="Sample Reader",
-        unsubscribe_url=f"{app.settings.base_url}/u/"
-        + app.signer.unsubscribe_token(0, newsletter, edition.id),
-    )
-    values = sample.slot_values()
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{newsletter}-{edition.number}"
-    files = PreviewFiles(out / f"{stem}.html", out / f"{stem}.txt", out / f"{stem}.eml", edition)
-    files.html.write_text(prepared.rendered.html.fill(values, escape=html.escape), encoding="utf-8")
-    files.text.write_text(prepared.rendered.text.fill(values), encoding="utf-8")
-    files.eml.write_bytes(bytes(compose(prepared, sample, now)))
-    return files
+    edition = find_edition(app, newsletter, number, now)
+    return write_preview(app, preview_edition(app, edition, now, subscriber), out)
 
 
 @dataclass(frozen=True)

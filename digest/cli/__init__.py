@@ -128,8 +128,10 @@ from digest.cli import (  # noqa: E402, F401
     db_cmd,
     demo_cmd,
     editions,
+    preview_cmd,
     schedule_cmd,
     subscribers_cmd,
+    templates_cmd,
 )
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,6 @@
-"""`digest preview` and `digest send`."""
+"""`digest send` (the preview lives in preview_cmd)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import click
 from rich.table import Table
@@ -10,30 +8,7 @@ from rich.table import Table
 from digest.cli import State, cli
 from digest.cli.common import console
 from digest.errors import NothingToSend
-from digest.workflow import preview as preview_edition
 from digest.workflow import send as send_edition
-
-
-@cli.command()
-@click.argument("newsletter")
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="Folder for the files (default HOME/preview)."
-)
-@click.pass_obj
-def preview(state: State, newsletter: str, out: Path | None) -> None:
-    """Build the draft edition and write its HTML, text and a sample .eml.
-
-    Example: digest preview weekly --out ./preview
-    """
-    app = state.app()
-    files = preview_edition(app, newsletter, out or app.settings.home / "preview", app.clock())
-    c = console()
-    content = files.edition.content
-    c.print(
-        f"[bold]{content.subject}[/] — edition {content.number}, {len(content.stories)} stories"
-    )
-    for label, path in (("HTML", files.html), ("text", files.text), ("email", files.eml)):
-        c.print(f"{label:>5}: {path}")
 
 
 @cli.command()
