@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from digest.app import App
 from digest.email_checks import Finding, check_email
@@ -81,15 +81,18 @@ def reader(app: App, edition: EditionRow, email: str | None) -> Recipient:
     else:
         address = normalise_email(email)
         with app.engine.connect() as conn:
+            # Local parts are case-sensitive in principle, never in practice: match either way.
             row = conn.execute(
-                select(Subscriber.id, Subscriber.name).where(Subscriber.email == address)
+                select(Subscriber.id, Subscriber.email, Subscriber.name)
+                .where(func.lower(Subscriber.email) == address.lower())
+                .order_by(Subscriber.email != address, Subscriber.id)
             ).first()
         if row is None:
             raise DigestError(
                 f"no subscriber with address {address}",
                 hint="preview without --subscriber to use a sample reader",
             )
-        sub_id, name = row.id, row.name
+        sub_id, address, name = row.id, row.email, row.name
     token = app.signer.unsubscribe_token(sub_id, edition.newsletter, edition.id)
     return Recipient(
         delivery_id=0,

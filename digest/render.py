@@ -15,7 +15,7 @@ import nh3
 from markupsafe import Markup
 from premailer import Premailer
 
-from digest.edition import EditionContent
+from digest.edition import EditionContent, preheader
 from digest.errors import TemplateError
 from digest.resources import templates_dir
 from digest.slots import SlotTemplate, marker
@@ -147,7 +147,13 @@ def variant(content: EditionContent, topics: Iterable[str] | None) -> EditionCon
     if topics is None:
         return content
     wanted = set(topics)
-    return replace(content, sections=[s for s in content.sections if s.tag in wanted])
+    kept = [s for s in content.sections if s.tag in wanted]
+    if len(kept) == len(content.sections):
+        return content
+    # The preheader must describe what this reader gets, not stories cut from their copy.
+    return replace(
+        content, sections=kept, preheader=preheader([st for sec in kept for st in sec.stories])
+    )
 
 
 class VariantRenderer:
