@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
+import jinja2
 from sqlalchemy import func, select
 
 from digest.app import App
@@ -139,20 +140,31 @@ def write_preview(app: App, preview: EmailPreview, out: Path) -> PreviewFiles:
     files.html.write_text(preview.html, encoding="utf-8")
     files.text.write_text(preview.text, encoding="utf-8")
     files.eml.write_bytes(preview.eml)
-    page = render_template(
-        app.templates,
+    page = preview_page(app.templates, preview, files)
+    assert files.index is not None
+    files.index.write_text(page, encoding="utf-8")
+    return files
+
+
+def preview_page(
+    env: jinja2.Environment, preview: EmailPreview, files: PreviewFiles | None = None
+) -> str:
+    """The preview page: the email at each of WIDTHS, its text part, headers and findings.
+
+    Self-contained (the email sits in each frame's srcdoc), so a web app can serve it as is;
+    with `files`, it also links the written HTML, text and .eml.
+    """
+    return render_template(
+        env,
         PREVIEW_TEMPLATE,
         {
             "preview": preview,
             "widths": WIDTHS,
-            "html_file": files.html.name,
-            "text_file": files.text.name,
-            "eml_file": files.eml.name,
+            "html_file": files.html.name if files else None,
+            "text_file": files.text.name if files else None,
+            "eml_file": files.eml.name if files else None,
         },
     )
-    assert files.index is not None
-    files.index.write_text(page, encoding="utf-8")
-    return files
 
 
 def open_in_browser(path: Path) -> bool:

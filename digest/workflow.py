@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from digest.app import App
 from digest.edition import build_edition
+from digest.email_checks import check_email
 from digest.errors import DigestError, NothingToSend
 from digest.lifecycle import LifecycleError, Status, transition
 from digest.message import PreparedEdition
@@ -23,6 +25,8 @@ from subscribers.store import recipients
 
 if TYPE_CHECKING:
     from digest.preview import PreviewFiles
+
+log = logging.getLogger(__name__)
 
 
 def prepare_draft(
@@ -55,19 +59,28 @@ def prepare_draft(
     return row
 
 
-def prepare(app: App, edition: EditionRow) -> PreparedEdition:
-    """Render the edition once and gather what every recipient's message shares."""
+def email_context(app: App, edition: EditionRow) -> dict[str, Any]:
+    """What the email templates get besides the edition (the same for every variant)."""
     s = app.settings
-    nl = s.newsletter(edition.newsletter)
-    context: dict[str, Any] = {
-        "description": nl.description,
+    return {
+        "description": s.newsletter(edition.newsletter).description,
         "postal_address": s.sender.postal_address,
         "sender_name": s.sender.name,
         "base_url": s.base_url,
         "view_url": f"{s.base_url}/archive/{edition.newsletter}/{edition.number}",
         "lang": s.email.language,
     }
-    rendered = render_edition(app.templates, edition.content, context)
+
+
+def prepare(app: App, edition: EditionRow) -> PreparedEdition:
+    """Render the edition once and gather what every recipient's message shares."""
+    s = app.settings
+    nl = s.newsletter(edition.newsletter)
+    rendered = render_edition(app.templates, edition.content, email_context(app, edition))
+    # The checks an editor sees in the preview, logged again here for unattended sends.
+    sample = {name: f"{s.base_url}/u/x" for name in rendered.html.slots}
+    for finding in check_email(rendered.html.fill(sample), s.base_url, s.email.clip_warning_kb):
+        log.warning("edition %s of %s: %s", edition.number, edition.newsletter, finding)
     return PreparedEdition(
         edition_id=edition.id,
         newsletter=edition.newsletter,

@@ -143,3 +143,34 @@ def test_templates_copy_and_check_commands(cfg: list[str], tmp_path: Path) -> No
     [line] = [ln for ln in out.splitlines() if ln.startswith("error:")]
     assert f"{dest / 'email' / 'story.html'}, line 3: No filter named 'nosuchfilter'" in line
     assert "Traceback" not in out
+
+
+def test_findings_show_in_preview_and_are_logged_at_send(
+    db_url: str, config_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from digest.app import create_app
+    from digest.config import load_settings
+
+    story = tmp_path / "mine" / "email" / "story.html"
+    story.parent.mkdir(parents=True)
+    story.write_text(
+        '{% macro story(story) %}<tr><td class="story"><a href="http://plain.example/">'
+        "{{ story.headline }}</a></td></tr>{% endmacro %}",
+        encoding="utf-8",
+    )
+    settings = load_settings(
+        config_file,
+        overrides={"database_url": db_url, "templates_dir": str(tmp_path / "mine")},
+    )
+    app = create_app(settings, clock=lambda: NOW)
+    try:
+        ingest_path(app.engine, FIXTURES / "articles", NOW)
+        with app.engine.begin() as conn:
+            add_subscriber(conn, "zoe@example.com", "weekly", NOW, name="Zoe")
+        shown = preview_edition(app, find_edition(app, "weekly", None, NOW), NOW)
+        assert shown.findings and all("plain.example" in f.message for f in shown.findings)
+        with caplog.at_level("WARNING", logger="digest.workflow"):
+            send(app, "weekly")
+        assert "links must be absolute https" in caplog.text
+    finally:
+        app.close()
