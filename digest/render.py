@@ -41,6 +41,12 @@ class RenderedEdition:
 
 def template_env(user_dir: Path | None = None) -> jinja2.Environment:
     """Jinja2 with autoescape for HTML and strict undefined; user templates win by name."""
+    if user_dir is not None and not user_dir.is_dir():
+        # Silently falling back to ours would send an email the operator did not design.
+        raise TemplateError(
+            f"templates_dir {user_dir} is not a folder",
+            hint="fix templates_dir, or create it with `digest templates copy DIR`",
+        )
     search = [str(user_dir)] if user_dir else []
     search.append(str(templates_dir()))
     env = jinja2.Environment(

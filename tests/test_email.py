@@ -179,6 +179,11 @@ def test_user_templates_override_ours_by_name(tmp_path: Path) -> None:
     assert overridden(folder) == ["email/story.html"]
 
 
+def test_a_missing_templates_dir_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match=r"templates_dir .*nowhere is not a folder"):
+        template_env(tmp_path / "nowhere")
+
+
 def test_copy_then_check_templates(tmp_path: Path) -> None:
     dest = tmp_path / "mine"
     written = copy_templates(dest)
