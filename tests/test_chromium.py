@@ -185,3 +185,42 @@ def test_preview_page_shows_both_widths(demo: DemoResult, browser: Browser) -> N
         page.screenshot(path=str(SHOTS / "preview-page.png"), full_page=False)
     finally:
         page.close()
+
+
+def test_a_wide_image_in_an_operator_template_shrinks_on_phones(
+    browser: Browser, tmp_path: Path
+) -> None:
+    import html as htmllib
+
+    from digest.email_checks import check_email
+    from digest.message import Recipient
+    from digest.render import render_edition, template_env
+    from digest.templates_admin import sample_edition
+
+    story = tmp_path / "mine" / "email" / "story.html"
+    story.parent.mkdir(parents=True)
+    story.write_text(
+        '{% macro story(story) %}<tr><td class="story">'
+        '<img src="https://cdn.example/wide.png" width="600" height="200" alt="A wide picture"'
+        ' style="display:block;width:100%;">'
+        '<h3 class="headline">{{ story.headline }}</h3></td></tr>{% endmacro %}',
+        encoding="utf-8",
+    )
+    base = "https://news.example.com"
+    context = {"sender_name": "S", "base_url": base, "view_url": f"{base}/archive/s/7"}
+    rendered = render_edition(template_env(tmp_path / "mine"), sample_edition(), context)
+    reader = Recipient(1, 1, "a@example.com", "A", f"{base}/u/t")
+    html = rendered.html.fill(reader.slot_values(), escape=htmllib.escape)
+    assert check_email(html, base) == []
+    page = open_email(browser, html, 375, "light")
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        assert page.evaluate(OVERFLOW_JS) == []
+        img = page.locator("img").first
+        assert img.get_attribute("alt") == "A wide picture"
+        box = img.bounding_box()
+        assert box is not None and box["width"] <= 375 - 2 * 18
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "operator-image-375.png"), full_page=True)
+    finally:
+        page.close()
