@@ -9,8 +9,9 @@ from pathlib import Path
 from digest.app import create_app
 from digest.config import load_settings
 from digest.ingest.service import SourceReport, ingest_path
+from digest.preview import PreviewFiles
 from digest.resources import examples_dir
-from digest.workflow import PreviewFiles, SendReport, preview, send
+from digest.workflow import SendReport, preview, send
 from subscribers.store import ImportReport, import_csv
 
 NEWSLETTER = "weekly"

@@ -41,6 +41,8 @@ class PreparedEdition:
     reply_to: str | None
     list_id: str
     rendered: RenderedEdition
+    # A test copy for an editor: "[TEST]" in the subject, and never recorded as a delivery.
+    test: bool = False
 
     @property
     def domain(self) -> str:
@@ -57,11 +59,18 @@ class Recipient:
     email: str
     name: str
     unsubscribe_url: str
+    # Until a preferences page exists, the unsubscribe page (which offers topics) stands in.
+    preferences_url: str = ""
 
     def slot_values(self) -> dict[str, str]:
         """The values of the template slots for this recipient."""
         first = self.name.split()[0] if self.name.split() else "there"
-        return {"first_name": first, "email": self.email, "unsubscribe_url": self.unsubscribe_url}
+        return {
+            "first_name": first,
+            "email": self.email,
+            "unsubscribe_url": self.unsubscribe_url,
+            "preferences_url": self.preferences_url or self.unsubscribe_url,
+        }
 
 
 def list_unsubscribe_headers(url: str, mailto: str) -> dict[str, str]:
@@ -79,7 +88,7 @@ def compose(
     values = recipient.slot_values()
     msg = EmailMessage(policy=BODY_POLICY)
     subject = clean_header(edition.subject)
-    msg["Subject"] = f"[TEST] {subject}" if test else subject
+    msg["Subject"] = f"[TEST] {subject}" if test or edition.test else subject
     msg["From"] = Address(clean_header(edition.from_name), addr_spec=edition.from_email)
     msg["To"] = Address(clean_header(recipient.name), addr_spec=recipient.email)
     if edition.reply_to:

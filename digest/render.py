@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import jinja2
+import nh3
+from markupsafe import Markup
 from premailer import Premailer
 
-from digest.edition import EditionContent
+from digest.edition import EditionContent, preheader
 from digest.errors import TemplateError
 from digest.resources import templates_dir
 from digest.slots import SlotTemplate, marker
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
+
+# What an editor's intro (or any other HTML let into the email) may contain: inline markup,
+# paragraphs, lists and links. Everything else is dropped by nh3, never passed through `|safe`.
+ALLOWED_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blockquote"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+# Values every template may rely on even when the caller does not pass them.
+DEFAULT_CONTEXT: dict[str, Any] = {"lang": "en", "description": "", "postal_address": ""}
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,12 @@ class RenderedEdition:
 
 def template_env(user_dir: Path | None = None) -> jinja2.Environment:
     """Jinja2 with autoescape for HTML and strict undefined; user templates win by name."""
+    if user_dir is not None and not user_dir.is_dir():
+        # Silently falling back to ours would send an email the operator did not design.
+        raise TemplateError(
+            f"templates_dir {user_dir} is not a folder",
+            hint="fix templates_dir, or create it with `digest templates copy DIR`",
+        )
     search = [str(user_dir)] if user_dir else []
     search.append(str(templates_dir()))
     env = jinja2.Environment(
@@ -41,7 +58,27 @@ def template_env(user_dir: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.globals["slot"] = marker
+    env.filters["sanitize"] = sanitize
+    env.filters["plaintext"] = plaintext
     return env
+
+
+def sanitize(value: str) -> Markup:
+    """Untrusted HTML reduced to the allow-list (links get https/mailto only)."""
+    return Markup(
+        nh3.clean(
+            str(value),
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            url_schemes={"https", "http", "mailto"},
+            link_rel="noopener",
+        )
+    )
+
+
+def plaintext(value: str) -> str:
+    """HTML (or plain text) as plain text for the text part: tags dropped, entities decoded."""
+    return htmllib.unescape(nh3.clean(str(value), tags=set()))
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
@@ -58,11 +95,19 @@ def render_template(env: jinja2.Environment, name: str, context: dict[str, Any])
             f"template {exc.name} not found",
             hint="check templates_dir; `digest templates copy DIR` writes the built-in ones",
         ) from None
-    except (jinja2.UndefinedError, KeyError) as exc:
+    except jinja2.UndefinedError as exc:
         where, line = _template_frame(exc.__traceback__, name)
         raise TemplateError(
             f"template {where}, line {line}: {exc}",
             hint="use only the names the template context provides (see docs/templates.md)",
+        ) from None
+    except Exception as exc:
+        # Anything else raised while a template ran (a bad filter argument, an unknown slot,
+        # a division by zero) is the template's fault too: say where.
+        where, line = _template_frame(exc.__traceback__, name)
+        raise TemplateError(
+            f"template {where}, line {line}: {type(exc).__name__}: {exc}",
+            hint="see docs/templates.md for the context, filters and slots templates may use",
         ) from None
 
 
@@ -97,7 +142,56 @@ def render_edition(
     env: jinja2.Environment, content: EditionContent, context: dict[str, Any]
 ) -> RenderedEdition:
     """Render and inline once; the result is personalised per recipient with `SlotTemplate.fill`."""
-    ctx = {**context, "edition": content}
+    ctx = {**DEFAULT_CONTEXT, **context, "edition": content}
     html = inline_css(render_template(env, HTML_TEMPLATE, ctx))
     text = render_template(env, TEXT_TEMPLATE, ctx)
     return RenderedEdition(html=SlotTemplate.parse(html), text=SlotTemplate.parse(text))
+
+
+def variant(content: EditionContent, topics: Iterable[str] | None) -> EditionContent:
+    """The edition a reader with these topic preferences gets (None: every section)."""
+    if topics is None:
+        return content
+    wanted = set(topics)
+    kept = [s for s in content.sections if s.tag in wanted]
+    if len(kept) == len(content.sections):
+        return content
+    # The preheader must describe what this reader gets, not stories cut from their copy.
+    return replace(
+        content, sections=kept, preheader=preheader([st for sec in kept for st in sec.stories])
+    )
+
+
+class VariantRenderer:
+    """Renders an edition once per variant (the set of sections a reader gets), on demand.
+
+    Readers whose topics cover every section share the full render; premailer runs once per
+    distinct set of sections, never per reader.
+    """
+
+    def __init__(
+        self, env: jinja2.Environment, content: EditionContent, context: dict[str, Any]
+    ) -> None:
+        self.env = env
+        self.content = content
+        self.context = context
+        self._cache: dict[tuple[str, ...], RenderedEdition] = {}
+
+    def key(self, topics: Iterable[str] | None) -> tuple[str, ...]:
+        """The section tags a reader with these topics gets, in edition order."""
+        return tuple(s.tag for s in variant(self.content, topics).sections)
+
+    def render(self, topics: Iterable[str] | None = None) -> RenderedEdition | None:
+        """The rendered variant for these topics; None when none of its sections is wanted."""
+        key = self.key(topics)
+        if not key:
+            return None
+        if key not in self._cache:
+            chosen = variant(self.content, key)
+            self._cache[key] = render_edition(self.env, chosen, self.context)
+        return self._cache[key]
+
+    @property
+    def renders(self) -> int:
+        """How many variants were rendered so far."""
+        return len(self._cache)

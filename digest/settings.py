@@ -167,6 +167,23 @@ class SendSettings(Section):
         return parse_duration(value)
 
 
+class EmailSettings(Section):
+    """How emails are rendered and checked."""
+
+    language: str = Field(
+        "en",
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        description="Language tag of the emails (e.g. en, pl, pt-BR); screen readers use it.",
+    )
+    clip_warning_kb: int = Field(
+        90,
+        ge=10,
+        le=102,
+        description="Warn when an email's HTML part is larger than this many KB "
+        "(Gmail clips at about 102 KB, hiding the footer and its unsubscribe link).",
+    )
+
+
 class NewsletterSettings(Section):
     """One newsletter: what goes into it and how it reads."""
 
@@ -483,6 +500,7 @@ class Settings(Section):
     )
     sender: SenderSettings = Field(default_factory=lambda: SenderSettings())
     outbox: OutboxSettings = Field(default_factory=lambda: OutboxSettings())
+    email: EmailSettings = Field(default_factory=lambda: EmailSettings())
     scheduler: SchedulerSettings = Field(default_factory=lambda: SchedulerSettings())
     ingest: IngestSettings = Field(default_factory=lambda: IngestSettings())
     subscribers: SubscribersSettings = Field(default_factory=lambda: SubscribersSettings())

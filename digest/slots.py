@@ -17,7 +17,7 @@ _MARKER = "__DIGEST_SLOT_{}__"
 _FIND = re.compile(r"__DIGEST_SLOT_([a-z_]+?)__")
 
 # The values every recipient gets; templates may use any of them.
-SLOT_NAMES = ("first_name", "email", "unsubscribe_url")
+SLOT_NAMES = ("first_name", "email", "unsubscribe_url", "preferences_url")
 
 
 def marker(name: str) -> Markup:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import html
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digest.app import App
 from digest.edition import build_edition
+from digest.email_checks import check_email
 from digest.errors import DigestError, NothingToSend
 from digest.lifecycle import LifecycleError, Status, transition
-from digest.message import PreparedEdition, Recipient, compose
+from digest.message import PreparedEdition
 from digest.providers import create_mailer
 from digest.render import render_edition
 from digest.select import History, select_articles, window_start
@@ -24,6 +25,11 @@ from digest.store.editions import EditionRow
 from digest.store.story_edits import last_sent_at
 from digest.stories import make_stories
 from subscribers.store import recipients
+
+if TYPE_CHECKING:
+    from digest.preview import PreviewFiles
+
+log = logging.getLogger(__name__)
 
 
 def prepare_draft(
@@ -74,18 +80,28 @@ def prepare_draft(
     return row
 
 
-def prepare(app: App, edition: EditionRow) -> PreparedEdition:
-    """Render the edition once and gather what every recipient's message shares."""
+def email_context(app: App, edition: EditionRow) -> dict[str, Any]:
+    """What the email templates get besides the edition (the same for every variant)."""
     s = app.settings
-    nl = s.newsletter(edition.newsletter)
-    context: dict[str, Any] = {
-        "description": nl.description,
+    return {
+        "description": s.newsletter(edition.newsletter).description,
         "postal_address": s.sender.postal_address,
         "sender_name": s.sender.name,
         "base_url": s.base_url,
         "view_url": f"{s.base_url}/archive/{edition.newsletter}/{edition.number}",
+        "lang": s.email.language,
     }
-    rendered = render_edition(app.templates, edition.content, context)
+
+
+def prepare(app: App, edition: EditionRow) -> PreparedEdition:
+    """Render the edition once and gather what every recipient's message shares."""
+    s = app.settings
+    nl = s.newsletter(edition.newsletter)
+    rendered = render_edition(app.templates, edition.content, email_context(app, edition))
+    # The checks an editor sees in the preview, logged again here for unattended sends.
+    sample = {name: f"{s.base_url}/u/x" for name in rendered.html.slots}
+    for finding in check_email(rendered.html.fill(sample), s.base_url, s.email.clip_warning_kb):
+        log.warning("edition %s of %s: %s", edition.number, edition.newsletter, finding)
     return PreparedEdition(
         edition_id=edition.id,
         newsletter=edition.newsletter,
@@ -99,36 +115,19 @@ def prepare(app: App, edition: EditionRow) -> PreparedEdition:
     )
 
 
-@dataclass(frozen=True)
-class PreviewFiles:
-    """Where `preview` wrote the edition."""
+def preview(
+    app: App,
+    newsletter: str,
+    out: Path,
+    now: datetime,
+    number: int | None = None,
+    subscriber: str | None = None,
+) -> PreviewFiles:
+    """Write the edition (the current draft by default) as HTML, text, .eml and index.html."""
+    from digest.preview import find_edition, preview_edition, write_preview
 
-    html: Path
-    text: Path
-    eml: Path
-    edition: EditionRow
-
-
-def preview(app: App, newsletter: str, out: Path, now: datetime) -> PreviewFiles:
-    """Write the draft's HTML, text and one sample .eml (to a made-up reader) to `out`."""
-    edition = prepare_draft(app, newsletter, now)
-    prepared = prepare(app, edition)
-    sample = Recipient(
-        delivery_id=0,
-        subscriber_id=0,
-        email="reader@example.com",
-        name="Sample Reader",
-        unsubscribe_url=f"{app.settings.base_url}/u/"
-        + app.signer.unsubscribe_token(0, newsletter, edition.id),
-    )
-    values = sample.slot_values()
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"{newsletter}-{edition.number}"
-    files = PreviewFiles(out / f"{stem}.html", out / f"{stem}.txt", out / f"{stem}.eml", edition)
-    files.html.write_text(prepared.rendered.html.fill(values, escape=html.escape), encoding="utf-8")
-    files.text.write_text(prepared.rendered.text.fill(values), encoding="utf-8")
-    files.eml.write_bytes(bytes(compose(prepared, sample, now)))
-    return files
+    edition = find_edition(app, newsletter, number, now)
+    return write_preview(app, preview_edition(app, edition, now, subscriber), out)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,12 @@ Regenerate after an intended change of the look: DIGEST_UPDATE_GOLDEN=1 pytest t
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import re
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -56,4 +59,11 @@ def test_golden_edition(sqlite_app: App) -> None:
         add_subscriber(conn, "Golden.Reader@Example.COM", "weekly", NOW, name="Gold Reader")
     send(app, "weekly")
     [eml] = sorted((app.settings.outbox_dir / "weekly" / "1").glob("*.eml"))
-    check("weekly-1.eml", normalise(eml.read_bytes().decode("ascii")))
+    raw = eml.read_bytes()
+    check("weekly-1.eml", normalise(raw.decode("ascii")))
+    # The parts on their own, decoded, so a change to the look is a readable diff.
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    text, html = (part.get_content() for part in msg.iter_parts())
+    check("weekly-1.txt", text.replace("\r\n", "\n"))
+    check("weekly-1.html", html.replace("\r\n", "\n"))

@@ -132,7 +132,12 @@ def test_render_inlines_css_once_and_keeps_media_rules() -> None:
     assert "@media only screen and (max-width: 620px)" in raw
     assert "prefers-color-scheme: dark" in raw
     assert "!important" in raw
-    assert prepared.rendered.html.slots == {"first_name", "email", "unsubscribe_url"}
+    assert prepared.rendered.html.slots == {
+        "first_name",
+        "email",
+        "unsubscribe_url",
+        "preferences_url",
+    }
 
 
 def test_article_text_is_escaped_and_names_are_escaped_in_slots() -> None:

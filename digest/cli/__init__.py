@@ -127,12 +127,13 @@ from digest.cli import (  # noqa: E402, F401
     config_cmd,
     db_cmd,
     demo_cmd,
-    editions,
+    preview_cmd,
     schedule_cmd,
     send_cmd,
     sources_cmd,
     stories_cmd,
     subscribers_cmd,
+    templates_cmd,
 )
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,7 +30,13 @@ class OutboxMailer(Mailer):
         results = []
         for recipient in batch:
             msg = compose(edition, recipient, self.now())
-            path = folder / f"{recipient.delivery_id:08d}.eml"
+            # Test copies never take the name of a real delivery's file.
+            name = (
+                f"test-{self.now():%Y%m%dT%H%M%S}"
+                if edition.test
+                else f"{recipient.delivery_id:08d}"
+            )
+            path = folder / f"{name}.eml"
             tmp = path.with_suffix(".tmp")
             try:
                 tmp.write_bytes(bytes(msg))
