@@ -130,6 +130,7 @@ from digest.cli import (  # noqa: E402, F401
     editions,
     schedule_cmd,
     subscribers_cmd,
+    web_cmd,
 )
 
 if __name__ == "__main__":  # pragma: no cover
