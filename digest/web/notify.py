@@ -4,6 +4,7 @@ the lead points this at the transactional path of the sending code when that lan
 from __future__ import annotations
 
 import os
+import uuid
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -29,7 +30,7 @@ def send_confirmation(app: App, email: str, list_title: str, link: str) -> None:
     msg.policy = HEADER_POLICY
     folder = s.outbox_dir / "confirm"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{email.replace('/', '_')}.eml"
+    path = folder / f"{email.replace('/', '_')}-{uuid.uuid4().hex[:8]}.eml"
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(bytes(msg))
     os.replace(tmp, path)

@@ -58,9 +58,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_id", name=op.f("uq_provider_events_event_id")),
     )
     op.create_index("ix_provider_events_edition", "provider_events", ["edition_id", "event"])
-    op.create_index(
-        op.f("ix_provider_events_subscriber_id"), "provider_events", ["subscriber_id"]
-    )
+    op.create_index(op.f("ix_provider_events_subscriber_id"), "provider_events", ["subscriber_id"])
 
 
 def downgrade() -> None:
