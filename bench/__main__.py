@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bench import render
+from bench import render, web
 
 
 def main() -> None:
     """Run the benchmarks in turn."""
     render.main()
+    web.main()
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ async def sendgrid_webhook(request: Request) -> Response:
         return JSONResponse({"detail": f"bad body: {exc}"}, status_code=400)
 
     def work() -> WebhookAnswer:
-        with st.app.engine.begin() as conn:
+        with st.writing(), st.app.engine.begin() as conn:
             result = store_events(conn, events, now)
         return WebhookAnswer(**result.__dict__)
 
@@ -132,7 +132,7 @@ async def one_click(request: Request, token: str) -> Response:
     def work() -> None:
         if subscriber_id <= 0:  # the sample reader of a preview
             return
-        with st.app.engine.begin() as conn:
+        with st.writing(), st.app.engine.begin() as conn:
             lists.unsubscribe(
                 conn, subscriber_id, list_name, source="one-click", now=st.app.clock()
             )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -28,6 +30,14 @@ class WebState:
     login_limiter: RateLimiter
     subscribe_by_address: RateLimiter
     subscribe_by_ip: RateLimiter
+    # SQLite takes one writer at a time; queueing writers here beats its busy-wait back-off.
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def writing(self) -> contextlib.AbstractContextManager[object]:
+        """Hold this around a write transaction: a lock on SQLite, nothing on PostgreSQL."""
+        if self.app.engine.dialect.name == "sqlite":
+            return self._write_lock
+        return contextlib.nullcontext()
 
     @classmethod
     def build(cls, app: App) -> WebState:
