@@ -225,3 +225,69 @@ def test_openapi_describes_the_machine_routes(client: TestClient, webapp: App) -
     assert webapp.settings.web.webhook_path in spec["paths"]
     assert "/u/{token}" in spec["paths"] and "post" in spec["paths"]["/u/{token}"]
     assert "/desk" not in spec["paths"]
+
+
+def test_webhook_matches_events_to_deliveries_through_custom_args(
+    webapp: App, client: TestClient, signer: SendGridSigner, tmp_path: Path
+) -> None:
+    from digest.ingest.service import ingest_path
+    from digest.lifecycle import transition
+    from digest.models import Delivery
+    from digest.workflow import prepare_draft, send
+    from tests.conftest import write_article
+
+    write_article(
+        tmp_path / "arts", "a.md", title="Trams", date="-1d", tags=["transit"],
+        body="Trams are coming. Soon.", url="https://x.example/a",
+    )  # fmt: skip
+    ingest_path(webapp.engine, tmp_path / "arts", NOW)
+    leaver = _member(webapp, "leaver@example.org")
+    _member(webapp, "stayer@example.org")
+    edition = prepare_draft(webapp, "weekly", NOW)
+    with webapp.engine.begin() as conn:
+        transition(conn, edition.id, "approve", "t", NOW)
+    send(webapp, "weekly", actor="t")
+    with webapp.engine.connect() as conn:
+        delivery = conn.execute(
+            select(Delivery.id).where(Delivery.subscriber_id == leaver)
+        ).scalar_one()
+    stamp = int(NOW.timestamp())
+    events = [
+        # The address differs in case and the delivery id is what counts.
+        {"email": "LEAVER@example.org", "event": "unsubscribe", "sg_event_id": "u1",
+         "timestamp": stamp, "digest_delivery_id": str(delivery),
+         "digest_edition_id": str(edition.id)},
+        {"email": "leaver@example.org", "event": "delivered", "sg_event_id": "d1",
+         "timestamp": stamp, "digest_delivery_id": str(delivery),
+         "digest_edition_id": str(edition.id)},
+        # A delivery id of another edition is not trusted.
+        {"email": "nobody@example.org", "event": "delivered", "sg_event_id": "d2",
+         "timestamp": stamp, "digest_delivery_id": str(delivery), "digest_edition_id": "999"},
+    ]  # fmt: skip
+    payload = body(events)
+    r = client.post(
+        webapp.settings.web.webhook_path, content=payload, headers=signer.headers(payload, NOW)
+    )
+    assert r.json()["changed"] == {"unsubscribed": 1}
+    assert _status(webapp, leaver) == "unsubscribed"
+    with webapp.engine.connect() as conn:
+        rows = dict(conn.execute(select(ProviderEvent.event_id, ProviderEvent.delivery_id)).all())
+    assert rows == {"u1": delivery, "d1": delivery, "d2": None}
+    make_user(webapp, "ada", "editor")
+    sign_in(client, "ada")
+    page = client.get(f"/desk/editions/{edition.id}")
+    assert "unsubscribe" in page.text and "delivered" in page.text
+
+
+def test_webhook_refuses_everything_without_a_key(
+    config_file: Path, db_url: str, signer: SendGridSigner
+) -> None:
+    settings = load_settings(config_file, overrides={"database_url": db_url})
+    app = create_app(settings, clock=lambda: NOW)
+    payload = body(_events("a@example.org", 1))
+    with TestClient(create_web_app(app)) as c:
+        r = c.post("/hooks/sendgrid", content=payload, headers=signer.headers(payload, NOW))
+    assert r.status_code == 403
+    with app.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ProviderEvent)).scalar() == 0
+    app.close()
