@@ -117,6 +117,9 @@ def test_editor_moves_a_story_edits_a_summary_and_approves(
     page.wait_for_load_state()
     assert "says the editor" in page.locator(".story .summary").first.inner_text()
     page.screenshot(path=str(SHOTS / "edition-editor.png"), full_page=True)
+    phone = page.frame_locator("iframe[title=phone]")
+    assert "says the editor" in phone.locator("body").inner_text()
+    page.locator("iframe[title=phone]").screenshot(path=str(SHOTS / "preview-phone.png"))
     page.get_by_role("button", name="Approve").click()
     assert page.locator("#status").inner_text() == "approved"
     page.screenshot(path=str(SHOTS / "edition-approved.png"), full_page=True)

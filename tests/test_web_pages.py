@@ -94,7 +94,7 @@ def test_editor_edits_moves_approves_and_the_email_shows_it(
         "An editor&#39;s own summary." in preview.text or "An editor's own summary." in preview.text
     )
     assert XSS not in preview.text
-    assert "sandbox" in preview.headers["content-security-policy"]
+    assert "default-src 'none'" in preview.headers["content-security-policy"]
     assert "Hello from the desk." in client.get(f"/desk/editions/{draft.id}/preview.txt").text
     test = client.post(f"/desk/editions/{draft.id}/test", data={"csrf": csrf})
     assert test.status_code == 200 and "accepted" in test.text
