@@ -291,3 +291,37 @@ def test_webhook_refuses_everything_without_a_key(
     with app.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ProviderEvent)).scalar() == 0
     app.close()
+
+
+def test_users_command_adds_an_account_that_can_sign_in(
+    webapp: App, client: TestClient, config_file: Path, db_url: str
+) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    runner = CliRunner()
+    args = ["--config", str(config_file), "--database-url", db_url, "users"]
+    r = runner.invoke(
+        cli,
+        [*args, "add", "Ada", "--role", "editor", "--password", PASSWORD],
+        catch_exceptions=False,
+    )
+    assert r.exit_code == 0, r.output
+    again = runner.invoke(cli, [*args, "add", "ada", "--role", "editor", "--password", PASSWORD])
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert "ada\teditor" in runner.invoke(cli, [*args, "list"]).output
+    sign_in(client, "ada")
+    with webapp.engine.connect() as conn:
+        assert "user.add" in conn.execute(select(AuditEntry.action)).scalars().all()
+
+
+def test_webhook_refuses_oversized_bodies(
+    webapp: App, client: TestClient, signer: SendGridSigner
+) -> None:
+    r = client.post(
+        webapp.settings.web.webhook_path,
+        content=b"[]",
+        headers={"content-length": str(64 * 1024 * 1024), **signer.headers(b"[]", NOW)},
+    )
+    assert r.status_code == 413

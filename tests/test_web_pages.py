@@ -108,6 +108,8 @@ def test_editor_edits_moves_approves_and_the_email_shows_it(
     sent = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in emls]
     bodies = [m.get_body(("plain",)).get_content() for m in sent]  # type: ignore[union-attr]
     assert all("An editor's own summary." in b for b in bodies)
+    htmls = [m.get_body(("html",)).get_content() for m in sent]  # type: ignore[union-attr]
+    assert all(XSS not in h and "&lt;script&gt;" in h for h in htmls)
     assert any(m["Subject"] == "Hand-made subject" for m in sent)
     with app.engine.connect() as conn:
         from digest.web.models import AuditEntry

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from digest.cli import State, cli
-from digest.cli.common import console
 
 
 @cli.command()
@@ -85,6 +84,5 @@ def users_list(state: State) -> None:
     app = state.app()
     with app.engine.connect() as conn:
         found = list_users(conn)
-    c = console()
     for u in found:
-        c.print(f"{u.username}\t{u.role}\t{u.email}")
+        click.echo(f"{u.username}\t{u.role}\t{u.email}")

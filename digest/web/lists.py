@@ -153,6 +153,26 @@ def find_by_email(conn: Connection, email: str) -> int | None:
     return conn.execute(select(Subscriber.id).where(Subscriber.email == address)).scalar()
 
 
+def find_many_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, int]:
+    """Subscriber ids by address as given (unknown or invalid addresses are left out)."""
+    wanted: dict[str, list[str]] = {}
+    for given in emails:
+        try:
+            wanted.setdefault(normalise_email(given), []).append(given)
+        except ValueError:
+            continue
+    found: dict[str, int] = {}
+    keys = sorted(wanted)
+    for i in range(0, len(keys), 500):
+        rows = conn.execute(
+            select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_(keys[i : i + 500]))
+        )
+        for address, sub_id in rows:
+            for given in wanted[address]:
+                found[given] = int(sub_id)
+    return found
+
+
 def get_subscriber(conn: Connection, subscriber_id: int) -> SubscriberView | None:
     """One subscriber with memberships and topics."""
     row = conn.execute(

@@ -22,6 +22,8 @@ from subscribers.tokens import InvalidToken
 
 log = logging.getLogger(__name__)
 router = APIRouter()
+# SendGrid batches up to a few thousand events (well under 10 MB); anything bigger is not it.
+MAX_BODY = 32 * 1024 * 1024
 
 
 class WebhookAnswer(BaseModel):
@@ -43,7 +45,12 @@ class UnsubscribeAnswer(BaseModel):
 async def sendgrid_webhook(request: Request) -> Response:
     """Verify SendGrid's signature first, then store each event once (by sg_event_id)."""
     st = state(request)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return JSONResponse({"detail": "body too large"}, status_code=413)
     body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"detail": "body too large"}, status_code=413)
     now = st.app.clock()
     try:
         st.verifier.verify(

@@ -138,17 +138,17 @@ def _lookup(conn: Connection, rows: list[dict[str, Any]]) -> None:
             )
         ):
             found[d_id] = (sub, ed)
-    by_email: dict[str, int | None] = {}
+    unmatched = []
     for r in rows:
         match = found.get(r["delivery_id"] or 0)
         if match and (r["edition_id"] in (None, match[1])):
             r["subscriber_id"], r["edition_id"] = match
             continue
         r["delivery_id"] = None  # a delivery id that is not ours (or not this edition's)
-        email = r["email"]
-        if email and email not in by_email:
-            by_email[email] = lists.find_by_email(conn, email)
-        r["subscriber_id"] = by_email.get(email)
+        unmatched.append(r)
+    by_email = lists.find_many_by_email(conn, sorted({r["email"] for r in unmatched if r["email"]}))
+    for r in unmatched:
+        r["subscriber_id"] = by_email.get(r["email"])
 
 
 def _newsletters(conn: Connection, edition_ids: Iterable[int]) -> dict[int, str]:
