@@ -73,7 +73,7 @@ def test_editor_edits_moves_approves_and_the_email_shows_it(
     assert r.status_code == 200
     r = client.post(
         url,
-        data={"csrf": csrf, "op": "story", "sec": 0, "idx": 0, "headline": "Edited head",
+        data={"csrf": csrf, "op": "story", "sec": 0, "idx": 1, "headline": "Edited head",
               "summary": "An editor's own summary."},
     )  # fmt: skip
     assert r.status_code == 200
@@ -88,7 +88,7 @@ def test_editor_edits_moves_approves_and_the_email_shows_it(
         first[1].article_ids,
         first[0].article_ids,
     ]
-    assert edited.sections[0].stories[0].headline == "Edited head"
+    assert edited.sections[0].stories[1].headline == "Edited head"
     preview = client.get(f"/desk/editions/{draft.id}/preview.html")
     assert (
         "An editor&#39;s own summary." in preview.text or "An editor's own summary." in preview.text
