@@ -325,3 +325,11 @@ def test_webhook_refuses_oversized_bodies(
         headers={"content-length": str(64 * 1024 * 1024), **signer.headers(b"[]", NOW)},
     )
     assert r.status_code == 413
+
+
+def test_guessing_across_user_names_is_limited_per_address(webapp: App, client: TestClient) -> None:
+    codes = [
+        client.post("/login", data={"username": f"u{i}", "password": "x" * 12}).status_code
+        for i in range(21)
+    ]
+    assert codes[:20] == [401] * 20 and codes[20] == 429

@@ -263,3 +263,43 @@ def test_operator_pages(app: App, client: TestClient, draft: EditionRow) -> None
     )
     assert client.get("/ops/suppression").status_code == 200
     assert "list.import" in client.get("/ops/audit").text
+
+
+def test_every_refusal_is_a_clear_4xx(app: App, client: TestClient, draft: EditionRow) -> None:
+    assert client.get("/archive/nope").status_code == 404
+    assert client.get("/archive/weekly/99").status_code == 404
+    assert client.get("/confirm/not-a-token").status_code == 400
+    assert client.post("/confirm/not-a-token").status_code == 400
+    assert client.get("/preferences/not-a-token").status_code == 400
+    assert client.post("/preferences/not-a-token", data={}).status_code == 400
+    make_user(app, "ada", "editor")  # no email address: no test sends
+    csrf = sign_in(client, "ada")
+    url = f"/desk/editions/{draft.id}/edit"
+    assert (
+        client.post(url, data={"csrf": csrf, "op": "explode", "sec": 0, "idx": 0}).status_code
+        == 400
+    )
+    assert client.post(url, data={"csrf": csrf, "op": "up"}).status_code == 400
+    assert (
+        client.post(url, data={"csrf": csrf, "op": "up", "sec": "a", "idx": 0}).status_code == 400
+    )
+    gone = client.post(url, data={"csrf": csrf, "op": "up", "sec": 0, "idx": 99})
+    assert gone.status_code == 400 and "reload the page" in gone.text
+    blank = client.post(url, data={"csrf": csrf, "op": "meta", "subject": "  "})
+    assert blank.status_code == 400
+    test = client.post(f"/desk/editions/{draft.id}/test", data={"csrf": csrf})
+    assert test.status_code == 400
+    assert client.get(f"/desk/editions/{draft.id}/preview.html").status_code == 200
+    client.cookies.clear()
+    assert (
+        client.get(f"/desk/editions/{draft.id}/preview.html", follow_redirects=False).status_code
+        == 303
+    )
+    assert (
+        client.post(
+            url,
+            data={"csrf": csrf, "op": "up", "sec": 0, "idx": 0},
+            headers={"accept": "application/json"},
+        ).status_code
+        == 401
+    )

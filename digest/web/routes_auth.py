@@ -32,7 +32,7 @@ async def login(request: Request) -> Response:
     target = str(form.get("next", ""))
     key = f"{username}|{client_ip(request)}"
     now = st.app.clock()
-    if st.login_limiter.blocked(key):
+    if st.login_limiter.blocked(key) or st.login_by_ip.blocked(client_ip(request)):
         with st.app.engine.begin() as conn:
             record(conn, username or "?", "login.limited", client_ip(request), "", now)
         return render(
@@ -53,6 +53,7 @@ async def login(request: Request) -> Response:
         )
     if user is None:
         st.login_limiter.hit(key)
+        st.login_by_ip.hit(client_ip(request))
         return render(
             request,
             "login.html",

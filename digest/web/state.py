@@ -28,6 +28,7 @@ class WebState:
     tokens: PageTokens
     verifier: Verifier
     login_limiter: RateLimiter
+    login_by_ip: RateLimiter
     subscribe_by_address: RateLimiter
     subscribe_by_ip: RateLimiter
     # SQLite takes one writer at a time; queueing writers here beats its busy-wait back-off.
@@ -50,6 +51,8 @@ class WebState:
             tokens=PageTokens(keys),
             verifier=Verifier(web.sendgrid_webhook_public_key, web.webhook_max_age),
             login_limiter=RateLimiter(web.login_attempts, web.login_window.total_seconds()),
+            # Guessing across many user names from one address is limited too.
+            login_by_ip=RateLimiter(web.login_attempts * 4, web.login_window.total_seconds()),
             subscribe_by_address=RateLimiter(web.subscribe_per_address, 3600),
             subscribe_by_ip=RateLimiter(web.subscribe_per_ip, 3600),
         )
