@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import extraction, render, stories, summaries
+from bench import extraction, render, stories, summaries, web
 
 
 def main() -> None:
@@ -11,6 +11,7 @@ def main() -> None:
     extraction.main()
     summaries.main()
     stories.main()
+    web.main()
 
 
 if __name__ == "__main__":

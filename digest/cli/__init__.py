@@ -134,6 +134,7 @@ from digest.cli import (  # noqa: E402, F401
     stories_cmd,
     subscribers_cmd,
     templates_cmd,
+    web_cmd,
 )
 
 if __name__ == "__main__":  # pragma: no cover

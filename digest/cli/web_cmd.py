@@ -1,0 +1,88 @@
+"""`digest serve` and `digest users`."""
+
+from __future__ import annotations
+
+import click
+
+from digest.cli import State, cli
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: web.host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: web.port, 8000).")
+@click.pass_obj
+def serve(state: State, host: str | None, port: int | None) -> None:
+    """Run the web app: the editor's desk, subscribers' pages, the webhook.
+
+    Example: digest serve --port 8000
+    """
+    import uvicorn
+
+    from digest.web.server import create_web_app
+
+    app = state.app()
+    web = app.settings.web
+    uvicorn.run(
+        create_web_app(app),
+        host=host or web.host,
+        port=port or web.port,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@cli.group()
+def users() -> None:
+    """Accounts of the web app (roles: editor, operator)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["editor", "operator"]), required=True)
+@click.option("--email", default="", help="Where test sends go (editors).")
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@click.pass_obj
+def users_add(state: State, username: str, role: str, email: str, password: str) -> None:
+    """Add a user; the password is stored as an argon2id hash only.
+
+    Example: digest users add ada --role editor --email ada@example.com
+    """
+    from digest.web.accounts import add_user
+
+    app = state.app()
+    with app.engine.begin() as conn:
+        add_user(conn, username, password, role, app.clock(), email=email)
+    click.echo(f"added {username.strip().lower()} ({role})")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.password_option(help="Asked for when not given.")
+@click.pass_obj
+def users_passwd(state: State, username: str, password: str) -> None:
+    """Set a new password for a user.
+
+    Example: digest users passwd ada
+    """
+    from digest.web.accounts import set_password
+
+    app = state.app()
+    with app.engine.begin() as conn:
+        set_password(conn, username, password, app.clock())
+    click.echo(f"password of {username} changed")
+
+
+@users.command("list")
+@click.pass_obj
+def users_list(state: State) -> None:
+    """List the users and their roles.
+
+    Example: digest users list
+    """
+    from digest.web.accounts import list_users
+
+    app = state.app()
+    with app.engine.connect() as conn:
+        found = list_users(conn)
+    for u in found:
+        click.echo(f"{u.username}\t{u.role}\t{u.email}")

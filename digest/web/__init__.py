@@ -1,0 +1,1 @@
+"""The web app (`digest serve`): the editor's desk, operators' pages, public pages, webhooks."""

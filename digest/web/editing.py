@@ -1,0 +1,75 @@
+"""What an editor does to a draft's content: pure functions from content to new content."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from digest.edition import EditionContent, Section, Story
+from digest.errors import DigestError
+
+
+def _story_at(content: EditionContent, sec: int, idx: int) -> tuple[Section, Story]:
+    try:
+        section = content.sections[sec]
+        return section, section.stories[idx]
+    except IndexError:
+        raise DigestError(
+            f"edition {content.number} has no story {idx + 1} in section {sec + 1}",
+            hint="the draft changed meanwhile; reload the page",
+        ) from None
+
+
+def _with_stories(content: EditionContent, sec: int, stories: list[Story]) -> EditionContent:
+    sections = list(content.sections)
+    sections[sec] = replace(sections[sec], stories=stories)
+    return replace(content, sections=[s for s in sections if s.stories])
+
+
+def move(content: EditionContent, sec: int, idx: int, delta: int) -> EditionContent:
+    """Move a story up (negative) or down within its section; at an end it stays."""
+    section, _ = _story_at(content, sec, idx)
+    stories = list(section.stories)
+    target = max(0, min(len(stories) - 1, idx + delta))
+    stories.insert(target, stories.pop(idx))
+    return _with_stories(content, sec, stories)
+
+
+def pin(content: EditionContent, sec: int, idx: int) -> EditionContent:
+    """Put a story first in its section, and its section first in the edition."""
+    moved = move(content, sec, idx, -idx)
+    sections = list(moved.sections)
+    sections.insert(0, sections.pop(sec))
+    return replace(moved, sections=sections)
+
+
+def remove(content: EditionContent, sec: int, idx: int) -> EditionContent:
+    """Take a story out of the edition (an emptied section goes too)."""
+    section, _ = _story_at(content, sec, idx)
+    stories = [s for i, s in enumerate(section.stories) if i != idx]
+    return _with_stories(content, sec, stories)
+
+
+def edit_story(
+    content: EditionContent, sec: int, idx: int, headline: str, summary: str
+) -> EditionContent:
+    """New headline and summary for one story (blank headlines are refused)."""
+    section, story = _story_at(content, sec, idx)
+    headline = " ".join(headline.split())
+    if not headline:
+        raise DigestError("a story needs a headline")
+    stories = list(section.stories)
+    stories[idx] = replace(story, headline=headline[:500], summary=summary.strip())
+    return _with_stories(content, sec, stories)
+
+
+def edit_meta(content: EditionContent, subject: str, preheader: str, intro: str) -> EditionContent:
+    """The edition's subject, preheader and intro."""
+    subject = " ".join(subject.split())
+    if not subject:
+        raise DigestError("an edition needs a subject")
+    return replace(
+        content,
+        subject=subject[:300],
+        preheader=" ".join(preheader.split())[:300],
+        intro=intro.strip(),
+    )

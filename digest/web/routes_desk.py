@@ -1,0 +1,238 @@
+"""The editor's desk: newsletters, editions, the draft editor, test sends and approval."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from digest.edition import EditionContent
+from digest.lifecycle import allowed_actions, history, transition
+from digest.message import Recipient
+from digest.providers import create_mailer
+from digest.store import deliveries, editions
+from digest.store.editions import EditionRow
+from digest.web import editing
+from digest.web.accounts import Role, record
+from digest.web.state import checked_form, render, require, state
+from digest.web.webhook import figures
+from digest.workflow import prepare
+
+router = APIRouter(prefix="/desk", include_in_schema=False)
+ACTIONS = ("approve", "reopen", "cancel")
+
+
+def _edition(request: Request, edition_id: int) -> EditionRow:
+    st = state(request)
+    with st.app.engine.connect() as conn:
+        from sqlalchemy import select
+
+        from digest.models import Edition
+
+        found = conn.execute(
+            select(Edition.newsletter, Edition.number).where(Edition.id == edition_id)
+        ).first()
+        row = editions.get_edition(conn, found.newsletter, found.number) if found else None
+    if row is None:
+        raise HTTPException(status_code=404, detail="no such edition")
+    return row
+
+
+def _sample(request: Request, edition: EditionRow) -> Recipient:
+    st = state(request)
+    token = st.app.signer.unsubscribe_token(0, edition.newsletter, edition.id)
+    return Recipient(
+        0, 0, "reader@example.com", "Sample Reader", f"{st.app.settings.base_url}/u/{token}"
+    )
+
+
+@router.get("")
+def desk(request: Request) -> Response:
+    """Every newsletter with its recent editions."""
+    require(request, Role.EDITOR)
+    st = state(request)
+    with st.app.engine.connect() as conn:
+        rows = {
+            name: editions.list_editions(conn, name, 20) for name in st.app.settings.newsletters
+        }
+    return render(request, "desk.html", {"newsletters": st.app.settings.newsletters, "rows": rows})
+
+
+@router.get("/editions/{edition_id}")
+def edition_page(request: Request, edition_id: int) -> Response:
+    """The draft editor (or, past the draft, the edition's status and figures)."""
+    require(request, Role.EDITOR)
+    st = state(request)
+    edition = _edition(request, edition_id)
+    with st.app.engine.connect() as conn:
+        counts = deliveries.counts(conn, edition.id)
+        events = figures(conn, edition.id)
+        moves = history(conn, edition.id)
+    shown = ["delivered", "bounce", "spamreport", "unsubscribe", "group_unsubscribe", "dropped"]
+    if st.app.settings.web.tracking:
+        shown += ["open", "click"]
+    return render(
+        request,
+        "edition.html",
+        {
+            "edition": edition,
+            "content": edition.content,
+            "editable": edition.status == "draft",
+            "actions": [a for a in allowed_actions(edition.status) if a in ACTIONS],
+            "counts": counts,
+            "events": {k: events.get(k, 0) for k in shown},
+            "history": moves,
+        },
+    )
+
+
+@router.get("/editions/{edition_id}/preview.html")
+def preview_html(request: Request, edition_id: int) -> Response:
+    """The edition as readers get it (CSS inlined), for the desk's phone and desktop frames."""
+    require(request, Role.EDITOR)
+    edition = _edition(request, edition_id)
+    prepared = prepare(state(request).app, edition)
+    values = _sample(request, edition).slot_values()
+    body = prepared.rendered.html.fill(values, escape=html.escape)
+    # The preview runs no scripts and posts no forms, whatever an article contains (content is
+    # escaped anyway; this is the second wall). Not `sandbox`: headless Chromium then paints
+    # the frame blank, and default-src 'none' already forbids scripts.
+    return HTMLResponse(
+        body,
+        headers={
+            "Content-Security-Policy": "default-src 'none'; form-action 'none'; "
+            "style-src 'unsafe-inline'; img-src https: data:"
+        },
+    )
+
+
+@router.get("/editions/{edition_id}/preview.txt")
+def preview_text(request: Request, edition_id: int) -> Response:
+    """The plain-text part."""
+    require(request, Role.EDITOR)
+    edition = _edition(request, edition_id)
+    prepared = prepare(state(request).app, edition)
+    return PlainTextResponse(prepared.rendered.text.fill(_sample(request, edition).slot_values()))
+
+
+def _apply(content: EditionContent, form: dict[str, str]) -> tuple[EditionContent, str]:
+    op = form.get("op", "")
+    try:
+        sec, idx = int(form.get("sec", "-1")), int(form.get("idx", "-1"))
+    except ValueError:
+        raise HTTPException(status_code=400, detail="sec and idx must be numbers") from None
+    if op == "meta":
+        return editing.edit_meta(
+            content, form.get("subject", ""), form.get("preheader", ""), form.get("intro", "")
+        ), op
+    if sec < 0 or idx < 0:
+        raise HTTPException(status_code=400, detail="which story? sec and idx are missing")
+    if op == "up":
+        return editing.move(content, sec, idx, -1), op
+    if op == "down":
+        return editing.move(content, sec, idx, 1), op
+    if op == "pin":
+        return editing.pin(content, sec, idx), op
+    if op == "remove":
+        return editing.remove(content, sec, idx), op
+    if op == "story":
+        return editing.edit_story(
+            content, sec, idx, form.get("headline", ""), form.get("summary", "")
+        ), op
+    raise HTTPException(status_code=400, detail=f"unknown change {op!r}")
+
+
+@router.post("/editions/{edition_id}/edit")
+async def edit(request: Request, edition_id: int) -> Response:
+    """One change to the draft; saved at once and written to the audit log."""
+    user = require(request, Role.EDITOR)
+    form = await checked_form(request)
+    st = state(request)
+    edition = _edition(request, edition_id)
+    if edition.status != "draft":
+        raise HTTPException(
+            status_code=409, detail=f"the edition is {edition.status}; reopen it to edit"
+        )
+    content, op = _apply(edition.content, form)
+    now = st.app.clock()
+    with st.app.engine.begin() as conn:
+        editions.save_draft(conn, content, now)
+        detail = f"sec={form.get('sec', '')} idx={form.get('idx', '')}"
+        record(
+            conn,
+            user.username,
+            f"edition.{op}",
+            f"{edition.newsletter}#{edition.number}",
+            detail,
+            now,
+        )
+    return RedirectResponse(f"/desk/editions/{edition_id}", status_code=303)
+
+
+@router.post("/editions/{edition_id}/action")
+async def act(request: Request, edition_id: int) -> Response:
+    """Approve, reopen or cancel, through the lifecycle (so every move is recorded)."""
+    user = require(request, Role.EDITOR)
+    form = await checked_form(request)
+    action = form.get("action", "")
+    if action not in ACTIONS:
+        raise HTTPException(status_code=400, detail=f"unknown action {action!r}")
+    st = state(request)
+    edition = _edition(request, edition_id)
+    now = st.app.clock()
+    with st.app.engine.begin() as conn:
+        transition(conn, edition.id, action, f"web:{user.username}", now, form.get("reason", ""))
+        record(
+            conn,
+            user.username,
+            f"edition.{action}",
+            f"{edition.newsletter}#{edition.number}",
+            "",
+            now,
+        )
+    return RedirectResponse(f"/desk/editions/{edition_id}", status_code=303)
+
+
+@router.post("/editions/{edition_id}/test")
+async def test_send(request: Request, edition_id: int) -> Response:
+    """Send the edition, marked [TEST], to the signed-in editor only; the ledger is untouched."""
+    user = require(request, Role.EDITOR)
+    await checked_form(request)
+    if not user.email:
+        raise HTTPException(status_code=400, detail="your account has no email address for tests")
+    st = state(request)
+    edition = _edition(request, edition_id)
+
+    def work() -> str:
+        prepared = prepare(st.app, edition)
+        prepared = replace(prepared, subject=f"[TEST] {prepared.subject}")
+        recipient = replace(_sample(request, edition), email=user.email, name=user.username)
+        mailer = create_mailer(st.app.settings.provider, st.app.settings, st.app.clock)
+        try:
+            results = mailer.send(prepared, [recipient])
+        finally:
+            mailer.close()
+        with st.app.engine.begin() as conn:
+            record(
+                conn,
+                user.username,
+                "edition.test",
+                f"{edition.newsletter}#{edition.number}",
+                user.email,
+                st.app.clock(),
+            )
+        return results[0].outcome.value if results else "no answer"
+
+    outcome = await run_in_threadpool(work)
+    return render(
+        request,
+        "message.html",
+        {
+            "title": "Test sent",
+            "text": f"Test to {user.email}: {outcome}.",
+            "back": f"/desk/editions/{edition_id}",
+        },
+    )

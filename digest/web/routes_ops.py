@@ -1,0 +1,163 @@
+"""Operators' pages: find subscribers, one subscriber's story, import, export, suppression."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import select
+
+from digest.models import Delivery, Edition
+from digest.web import lists
+from digest.web.accounts import Role, audit_log, record
+from digest.web.models import ProviderEvent
+from digest.web.state import render, require, state
+from subscribers.addresses import InvalidAddress
+from subscribers.models import Membership, Subscriber
+from subscribers.store import import_csv
+
+router = APIRouter(prefix="/ops", include_in_schema=False)
+
+
+@router.get("")
+def search_page(request: Request, q: str = "") -> Response:
+    """Search subscribers by address or name."""
+    require(request, Role.OPERATOR)
+    st = state(request)
+    found = []
+    if q.strip():
+        with st.app.engine.connect() as conn:
+            found = lists.search(conn, q)
+    return render(
+        request, "ops.html", {"q": q, "found": found, "newsletters": st.app.settings.newsletters}
+    )
+
+
+@router.get("/subscribers/{subscriber_id}")
+def subscriber_page(request: Request, subscriber_id: int) -> Response:
+    """Memberships and statuses, deliveries and provider events of one subscriber."""
+    require(request, Role.OPERATOR)
+    st = state(request)
+    with st.app.engine.connect() as conn:
+        sub = lists.get_subscriber(conn, subscriber_id)
+        if sub is None:
+            raise HTTPException(status_code=404, detail="no such subscriber")
+        sent = conn.execute(
+            select(Edition.newsletter, Edition.number, Delivery.status, Delivery.updated_at)
+            .join(Edition, Edition.id == Delivery.edition_id)
+            .where(Delivery.subscriber_id == subscriber_id)
+            .order_by(Delivery.id.desc())
+            .limit(100)
+        ).all()
+        events = conn.execute(
+            select(ProviderEvent.event, ProviderEvent.reason, ProviderEvent.occurred_at)
+            .where(ProviderEvent.subscriber_id == subscriber_id)
+            .order_by(ProviderEvent.id.desc())
+            .limit(100)
+        ).all()
+    return render(request, "subscriber.html", {"sub": sub, "sent": sent, "events": events})
+
+
+@router.get("/suppression")
+def suppression(request: Request) -> Response:
+    """Addresses that must not be mailed: bounced or complained."""
+    require(request, Role.OPERATOR)
+    with state(request).app.engine.connect() as conn:
+        rows = lists.suppressed(conn)
+    return render(request, "suppression.html", {"rows": rows})
+
+
+@router.get("/audit")
+def audit(request: Request) -> Response:
+    """The newest changes made through the web app."""
+    require(request, Role.OPERATOR)
+    with state(request).app.engine.connect() as conn:
+        rows = audit_log(conn)
+    return render(request, "audit.html", {"rows": rows})
+
+
+@router.get("/export/{newsletter}.csv")
+def export(request: Request, newsletter: str) -> Response:
+    """One list's members as CSV: email, name, status, since."""
+    user = require(request, Role.OPERATOR)
+    st = state(request)
+    if newsletter not in st.app.settings.newsletters:
+        raise HTTPException(status_code=404, detail="no such newsletter")
+    with st.app.engine.begin() as conn:
+        record(conn, user.username, "list.export", newsletter, "", st.app.clock())
+
+    def rows() -> Iterator[str]:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["email", "name", "status", "status_changed_at"])
+        with st.app.engine.connect() as conn:
+            result = conn.execution_options(yield_per=2000).execute(
+                select(
+                    Subscriber.email,
+                    Subscriber.name,
+                    Membership.status,
+                    Membership.status_changed_at,
+                )
+                .join(Membership, Membership.subscriber_id == Subscriber.id)
+                .where(Membership.list_name == newsletter)
+                .order_by(Subscriber.id)
+            )
+            for r in result:
+                writer.writerow([r.email, r.name, r.status, r.status_changed_at.isoformat()])
+                if buf.tell() > 65536:
+                    yield buf.getvalue()
+                    buf.seek(0)
+                    buf.truncate()
+        yield buf.getvalue()
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{newsletter}.csv"'},
+    )
+
+
+@router.post("/import")
+async def import_page(request: Request) -> Response:
+    """Import an uploaded CSV with the CLI's rules; show its report (bad rows by line)."""
+    from digest.web.state import checked_form
+
+    user = require(request, Role.OPERATOR)
+    await checked_form(request)
+    form = await request.form()
+    upload = form.get("file")
+    newsletter = str(form.get("list", ""))
+    st = state(request)
+    if newsletter not in st.app.settings.newsletters:
+        raise HTTPException(status_code=400, detail="choose one of the newsletters")
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(status_code=400, detail="choose a CSV file")
+    data = await upload.read()
+
+    def work():  # type: ignore[no-untyped-def]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / (Path(upload.filename or "upload.csv").name or "upload.csv")
+            path.write_bytes(data)
+            report = import_csv(st.app.engine, path, newsletter, st.app.clock())
+        with st.app.engine.begin() as conn:
+            record(
+                conn,
+                user.username,
+                "list.import",
+                newsletter,
+                f"added={report.added} updated={report.updated} rejected={len(report.rejected)}",
+                st.app.clock(),
+            )
+        return report
+
+    try:
+        report = await run_in_threadpool(work)
+    except InvalidAddress as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    return render(request, "import_report.html", {"report": report, "newsletter": newsletter})

@@ -1,0 +1,168 @@
+"""Real Chromium against a real server: an editor's whole job, and a reader's.
+
+Screenshots go to .screenshots/ at the top of the repository, for a person to look at.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from email import policy
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from digest.app import App, create_app
+from digest.config import load_settings
+from digest.ingest.service import ingest_path
+from digest.web.server import create_web_app
+from digest.workflow import prepare_draft, send
+from subscribers.models import Membership
+from subscribers.store import add_subscriber
+from tests.conftest import NOW, ROOT, write_article
+from tests.webkit import PASSWORD, make_user
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / ".screenshots"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+
+# Three articles about different things, so story grouping keeps them apart.
+BODIES = [
+    "The council approved two new tram lines along the harbour. Construction starts in spring.",
+    "Bus lanes on Main Street widen to speed up morning routes. Cyclists get a separate path.",
+    "Four hundred homes are planned near the old mill. Rents there stay capped for ten years.",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(tmp_path: Path, config_file: Path) -> Iterator[tuple[App, str]]:
+    """The web app served by uvicorn on loopback, with a draft of three stories."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = load_settings(
+        config_file,
+        overrides={"database_url": f"sqlite:///{tmp_path / 'web.db'}", "base_url": base},
+    )
+    app = create_app(settings, clock=lambda: NOW)
+    folder = tmp_path / "arts"
+    for i, (title, tag) in enumerate(
+        [("Trams approved", "transit"), ("Bus lanes widen", "transit"), ("New homes", "housing")]
+    ):
+        write_article(
+            folder, f"{i}.md", title=title, date=f"-{i + 1}d", tags=[tag],
+            body=BODIES[i], url=f"https://x.example/{i}",
+        )  # fmt: skip
+    ingest_path(app.engine, folder, NOW)
+    with app.engine.begin() as conn:
+        add_subscriber(conn, "reader@example.com", "weekly", NOW, name="Reader")
+    prepare_draft(app, "weekly", NOW)
+    server = uvicorn.Server(
+        uvicorn.Config(create_web_app(app), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield app, base
+    server.should_exit = True
+    thread.join(timeout=10)
+    app.close()
+
+
+@pytest.fixture
+def page(live: tuple[App, str]) -> Iterator[sync_api.Page]:
+    """A Chromium page."""
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser.new_page(viewport={"width": 1200, "height": 900})
+        browser.close()
+
+
+def test_editor_moves_a_story_edits_a_summary_and_approves(
+    live: tuple[App, str], page: sync_api.Page
+) -> None:
+    app, base = live
+    make_user(app, "ada", "editor", email="ada@example.com")
+    page.goto(f"{base}/desk")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/desk")
+    page.screenshot(path=str(SHOTS / "desk.png"), full_page=True)
+    page.click("table a >> nth=0")
+    headlines = page.locator(".story .headline").all_inner_texts()
+    assert headlines[:2] == ["Trams approved", "Bus lanes widen"]
+    page.locator(".story").nth(0).get_by_role("button", name="Down").click()
+    assert page.locator(".story .headline").all_inner_texts()[:2] == [
+        "Bus lanes widen",
+        "Trams approved",
+    ]
+    story = page.locator(".story").nth(0)
+    story.locator("summary").click()
+    story.locator("textarea[name=summary]").fill("Buses get their own lanes, says the editor.")
+    story.get_by_role("button", name="Save story").click()
+    page.wait_for_load_state()
+    assert "says the editor" in page.locator(".story .summary").first.inner_text()
+    page.screenshot(path=str(SHOTS / "edition-editor.png"), full_page=True)
+    phone = page.frame_locator("iframe[title=phone]")
+    assert "says the editor" in phone.locator("body").inner_text()
+    page.locator("iframe[title=phone]").screenshot(path=str(SHOTS / "preview-phone.png"))
+    page.get_by_role("button", name="Approve").click()
+    assert page.locator("#status").inner_text() == "approved"
+    page.screenshot(path=str(SHOTS / "edition-approved.png"), full_page=True)
+    report = send(app, "weekly", actor="browser-test")
+    assert report.counts["sent"] == 1
+    eml = next((app.settings.outbox_dir / "weekly" / "1").glob("*.eml"))
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Buses get their own lanes, says the editor." in text
+    assert text.index("Bus lanes widen") < text.index("Trams approved")
+
+
+def test_reader_subscribes_confirms_changes_topics_and_leaves(
+    live: tuple[App, str], page: sync_api.Page
+) -> None:
+    app, base = live
+    page.goto(f"{base}/subscribe/weekly")
+    page.fill("input[name=email]", "nia@example.org")
+    page.click("button[type=submit]")
+    assert "Check your inbox" in page.content()
+    confirm = next((app.settings.outbox_dir / "confirm").glob("*.eml"))
+    msg = email.message_from_bytes(confirm.read_bytes(), policy=policy.default)
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    match = re.search(r"(http://127\.0\.0\.1:\d+/confirm/\S+)", text)
+    assert match
+    page.goto(match.group(1))
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("link", name="Choose your topics").click()
+    page.uncheck("input[value=transit]")
+    page.screenshot(path=str(SHOTS / "preferences.png"), full_page=True)
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_role("status").inner_text() == "Saved."
+    assert not page.is_checked("input[value=transit]")
+    page.check("input[name='leave:weekly']")
+    page.get_by_role("button", name="Save").click()
+    with app.engine.connect() as conn:
+        statuses = conn.execute(select(Membership.status)).scalars().all()
+    assert sorted(statuses) == ["active", "unsubscribed"]  # the seeded reader, and Nia
+    page.screenshot(path=str(SHOTS / "preferences-left.png"), full_page=True)
