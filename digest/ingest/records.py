@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -25,12 +26,12 @@ class ParsedArticle:
     published: datetime | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """Hash of the text, for spotting the same article under another guid."""
         return content_hash(self.text)
 
-    @property
+    @cached_property
     def word_count(self) -> int:
         """Words in the body."""
         return word_count(self.text)
