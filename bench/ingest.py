@@ -23,10 +23,28 @@ from digest.settings import Settings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "extraction"
-WORDS = (
-    "council transit housing climate river tram harbour budget school library market park "
-    "street bridge ferry station museum hospital election festival"
-).split()
+WORDS = [
+    "council",
+    "transit",
+    "housing",
+    "climate",
+    "river",
+    "tram",
+    "harbour",
+    "budget",
+    "school",
+    "library",
+    "market",
+    "park",
+    "street",
+    "bridge",
+    "ferry",
+    "station",
+    "museum",
+    "hospital",
+    "election",
+    "festival",
+]
 
 
 def write_feed(path: Path, index: int, entries: int) -> None:
