@@ -124,8 +124,8 @@ def main() -> None:
         )  # fmt: skip
         fig = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"  {label:<36} {fig['seconds']:8.1f} {fig['cpu']:6.1f} {target:7.0f} {fig['items']:6.0f} "
-            f"{fig['errors']:6.0f} {fig['peak_mb']:8.0f}"
+            f"  {label:<36} {fig['seconds']:8.1f} {fig['cpu']:6.1f} {target:7.0f} "
+            f"{fig['items']:6.0f} {fig['errors']:6.0f} {fig['peak_mb']:8.0f}"
         )
 
 
