@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -10,6 +11,7 @@ from typing import Any
 
 from digest.text import content_hash, normalise, split_sentences, word_count
 
+MAX_KEY = 2048  # longest guid or URL the articles table holds
 _RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$")
 
 
@@ -53,13 +55,15 @@ def make_article(
     heading = normalise(title or "").replace("\n\n", " ")
     if not heading:
         heading = derive_title(body)
+    if len(guid) > MAX_KEY:  # longer than the column: a stable digest stands in for it
+        guid = "sha256:" + hashlib.sha256(guid.encode()).hexdigest()
     return ParsedArticle(
         guid=guid,
         title=heading[:500],
         text=body,
-        source=source,
-        url=url or None,
-        author=(normalise(author) or None) if author else None,
+        source=source[:200],
+        url=url if url and len(url) <= MAX_KEY else None,
+        author=(normalise(author)[:200] or None) if author else None,
         published=published,
         tags=normalise_tags(tags),
     )
