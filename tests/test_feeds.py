@@ -50,6 +50,8 @@ def test_rss10_and_atom_metadata() -> None:
     assert rdf.published == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     assert rdf.tags == ("housing",)
     assert rdf.author == "Mira Novak"
+    [old] = _feed("rss091.xml")
+    assert old.language == "en"
     [atom] = _feed("atom10.xml")
     assert atom.published == datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     assert atom.tags == ("transit", "cycling")

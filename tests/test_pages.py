@@ -31,6 +31,7 @@ def test_page_keeps_article_and_drops_chrome() -> None:
     assert art.author == "Nina Roth"
     assert art.published == datetime(2026, 11, 19, tzinfo=UTC)
     assert art.tags == ("transit",)
+    assert art.language == "en"
     assert art.text.startswith("The road tunnel under the harbour opened")
     assert art.text.endswith("built before the lorries arrive.")
     assert len(art.text.split("\n\n")) == 4

@@ -43,7 +43,7 @@ def parse_feed(content: bytes, location: str, source: str) -> FeedResult:
     seen: set[str] = set()
     for index, entry in enumerate(parsed.entries):
         try:
-            art = entry_article(entry, source)
+            art = entry_article(entry, source, parsed.feed.get("language"))
         except IngestError as exc:
             result.problems.append(f"{location}: entry {index + 1}: {exc}")
             continue
@@ -54,7 +54,7 @@ def parse_feed(content: bytes, location: str, source: str) -> FeedResult:
     return result
 
 
-def entry_article(entry: Any, source: str) -> ParsedArticle:
+def entry_article(entry: Any, source: str, language: str | None = None) -> ParsedArticle:
     """One entry as an article: content preferred over summary, categories as tags."""
     body = ""
     for content in entry.get("content") or []:
@@ -82,6 +82,7 @@ def entry_article(entry: Any, source: str) -> ParsedArticle:
         author=entry.get("author") or None,
         published=_when(entry),
         tags=[t for t in tags if t],
+        language=language,
     )
 
 

@@ -9,6 +9,7 @@ that extractors let through (see digest.ingest.chrome).
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from digest.ingest.htmltext import html_to_text
 from digest.ingest.records import ParsedArticle, make_article
 
 MIN_WORDS = 25
+_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)", re.I)
 
 
 def decode_html(content: bytes | str) -> str:
@@ -67,7 +69,13 @@ def extract_page(
         author=meta.get("author") or None,
         published=_date(meta.get("date")),
         tags=tags,
+        language=meta.get("language") or _html_lang(markup),
     )
+
+
+def _html_lang(markup: str) -> str | None:
+    found = _LANG.search(markup[:5000])
+    return found.group(1) if found else None
 
 
 def _extract(markup: str, url: str | None, favor_precision: bool) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ class ParsedArticle:
     author: str | None = None
     published: datetime | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    language: str | None = None
 
     @cached_property
     def content_hash(self) -> str:
@@ -49,6 +50,7 @@ def make_article(
     author: str | None = None,
     published: datetime | None = None,
     tags: list[str] | tuple[str, ...] = (),
+    language: str | None = None,
 ) -> ParsedArticle:
     """Normalise the fields and derive a title when the source had none."""
     body = normalise(text)
@@ -66,7 +68,19 @@ def make_article(
         author=(normalise(author)[:200] or None) if author else None,
         published=published,
         tags=normalise_tags(tags),
+        language=normalise_language(language),
     )
+
+
+def normalise_language(value: str | None) -> str | None:
+    """A language tag such as 'en' or 'pt-BR' from what a source declared, or None."""
+    if not value:
+        return None
+    tag = str(value).strip().replace("_", "-").split(",")[0].split(";")[0]
+    if not re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", tag):
+        return None
+    primary, *rest = tag.split("-")
+    return "-".join([primary.lower(), *(r.upper() if len(r) == 2 else r for r in rest)])[:35]
 
 
 def normalise_tags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -51,6 +51,7 @@ def save_article(conn: Connection, art: ParsedArticle, now: datetime) -> Outcome
         "content_hash": digest_,
         "title": art.title,
         "author": art.author,
+        "language": art.language,
         "source": art.source,
         "text": art.text,
         "word_count": art.word_count,
@@ -182,7 +183,7 @@ def _rows_by_guid(conn: Connection, guids: list[str]) -> dict[str, Any]:
 def _new_row(art: ParsedArticle, now: datetime) -> dict[str, object]:
     return {
         "guid": art.guid, "url": art.url, "content_hash": art.content_hash, "title": art.title,
-        "author": art.author, "source": art.source, "text": art.text,
+        "author": art.author, "language": art.language, "source": art.source, "text": art.text,
         "word_count": art.word_count, "updated_at": now, "created_at": now,
         "published_at": art.published or now, "published_guessed": art.published is None,
     }  # fmt: skip
