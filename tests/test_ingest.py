@@ -233,3 +233,29 @@ def test_batch_save_matches_one_by_one(app: App) -> None:
             a for a in articles_since(conn, NOW - timedelta(days=1)) if a.text.startswith("beta")
         ]
     assert b.tags == ("y",) and b.text == "beta text changed"
+
+
+def test_near_identical_copy_is_linked_not_stored(app: App) -> None:
+    from digest.ingest.records import make_article
+    from digest.models import ArticleAlias
+    from digest.store.articles import save_articles
+
+    body = " ".join(
+        f"Sentence {i} tells the reader one more fact about the tram line." for i in range(30)
+    )
+    original = make_article(
+        guid="https://a.example/1", title="Tram line opens", text=body, source="a"
+    )
+    copy = make_article(
+        guid="https://b.example/9", title="Tram line opens", source="b",
+        text=body + "\n\nThis story first appeared on a.example.",
+    )  # fmt: skip
+    other = make_article(
+        guid="https://c.example/2", title="Tram line opens", source="c",
+        text="A different report: the opening was delayed by a week because of a signal fault.",
+    )  # fmt: skip
+    with app.engine.begin() as conn:
+        assert [str(o) for o in save_articles(conn, [original], NOW)] == ["new"]
+        assert [str(o) for o in save_articles(conn, [copy, other], NOW)] == ["duplicate", "new"]
+        alias = conn.execute(select(ArticleAlias.guid, ArticleAlias.url)).one()
+    assert alias == ("https://b.example/9", None)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from digest.ingest.records import ParsedArticle
+from digest.text import near_identical
 from digest.models import Article, ArticleAlias, ArticleTag, Edition, EditionArticle
 
 
@@ -120,6 +121,14 @@ def _save_chunk(conn: Connection, arts: Sequence[ParsedArticle], now: datetime) 
         select(Article.id, Article.content_hash).where(Article.content_hash.in_(hashes))
     ):
         by_hash[digest_] = min(aid, by_hash.get(digest_, aid))
+    # Near-identical texts are looked for among articles with the same title: a republished
+    # copy keeps its headline, and this keeps the comparison to a handful of candidates.
+    fresh_titles = list({a.title for a in arts if a.guid not in known})
+    same_title: dict[str, list[tuple[int, str]]] = {}
+    for aid, title, text in conn.execute(
+        select(Article.id, Article.title, Article.text).where(Article.title.in_(fresh_titles))
+    ):
+        same_title.setdefault(title, []).append((aid, text))
     outcomes: list[Outcome] = []
     batch: list[ParsedArticle] = []
     batch_keys: set[str] = set()
@@ -136,12 +145,17 @@ def _save_chunk(conn: Connection, arts: Sequence[ParsedArticle], now: datetime) 
         )
         for art, aid in zip(batch, ids, strict=True):
             by_hash.setdefault(art.content_hash, aid)
+            same_title.setdefault(art.title, []).append((aid, art.text))
             retag[aid] = art.tags
         batch.clear()
         batch_keys.clear()
 
     for art in arts:
-        if art.guid in batch_keys or f"#{art.content_hash}" in batch_keys:
+        if (
+            art.guid in batch_keys
+            or f"#{art.content_hash}" in batch_keys
+            or f"@{art.title}" in batch_keys
+        ):
             flush()  # a repeat of an article not yet written: write, then decide as usual
             known.update(_rows_by_guid(conn, [art.guid]))
         row = known.get(art.guid)
@@ -155,18 +169,17 @@ def _save_chunk(conn: Connection, arts: Sequence[ParsedArticle], now: datetime) 
                 known.update(_rows_by_guid(conn, [art.guid]))
         elif art.guid in aliased:
             outcomes.append(Outcome.DUPLICATE)
-        elif art.content_hash in by_hash:
+        elif (same := by_hash.get(art.content_hash) or _near(art, same_title)) is not None:
             conn.execute(
                 insert(ArticleAlias).values(
-                    guid=art.guid, article_id=by_hash[art.content_hash], url=art.url,
-                    source=art.source, seen_at=now,
+                    guid=art.guid, article_id=same, url=art.url, source=art.source, seen_at=now
                 )
-            )  # fmt: skip
+            )
             aliased.add(art.guid)
             outcomes.append(Outcome.DUPLICATE)
         else:
             batch.append(art)
-            batch_keys.update((art.guid, f"#{art.content_hash}"))
+            batch_keys.update((art.guid, f"#{art.content_hash}", f"@{art.title}"))
             outcomes.append(Outcome.NEW)
     flush()
     _retag_many(conn, retag)
@@ -178,6 +191,13 @@ def _rows_by_guid(conn: Connection, guids: list[str]) -> dict[str, Any]:
         Article.id, Article.guid, Article.content_hash, Article.title, Article.url
     ).where(Article.guid.in_(guids))
     return {r.guid: r for r in conn.execute(query)}
+
+
+def _near(art: ParsedArticle, same_title: dict[str, list[tuple[int, str]]]) -> int | None:
+    for aid, text in same_title.get(art.title, []):
+        if near_identical(art.text, text):
+            return aid
+    return None
 
 
 def _new_row(art: ParsedArticle, now: datetime) -> dict[str, object]:
