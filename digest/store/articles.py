@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from digest.ingest.records import ParsedArticle
-from digest.text import near_identical
 from digest.models import Article, ArticleAlias, ArticleTag, Edition, EditionArticle
+from digest.text import near_identical
 
 
 class Outcome(enum.StrEnum):
