@@ -13,6 +13,7 @@ from digest.cli.common import console, parse_since
 from digest.errors import IngestError
 from digest.ingest.service import SourceReport, ingest_path, ingest_sources
 from digest.store.articles import article_by_id, articles_since
+from digest.text import reading_minutes
 
 
 @cli.command()
@@ -129,12 +130,14 @@ def show_article(state: State, article_id: int, as_json: bool) -> None:
         data = {
             "id": art.id, "title": art.title, "url": art.url, "author": art.author,
             "source": art.source, "published": art.published_at.isoformat(),
-            "tags": list(art.tags), "words": art.word_count, "text": art.text,
+            "tags": list(art.tags), "words": art.word_count,
+            "reading_minutes": reading_minutes(art.word_count), "text": art.text,
         }  # fmt: skip
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     c = console()
     c.print(f"[bold]{art.title}[/]")
     c.print(f"{art.published_at:%Y-%m-%d %H:%M} · {art.source} · {art.url or 'no URL'}")
-    c.print(f"tags: {', '.join(art.tags) or '—'} · {art.word_count} words\n")
+    minutes = reading_minutes(art.word_count)
+    c.print(f"tags: {', '.join(art.tags) or '—'} · {art.word_count} words · {minutes} min read\n")
     c.print(art.text, markup=False)
