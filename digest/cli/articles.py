@@ -6,11 +6,13 @@ import json
 from zoneinfo import ZoneInfo
 
 import click
+from rich.progress import Progress
 from rich.table import Table
 
 from digest.cli import State, cli
 from digest.cli.common import console, parse_since
 from digest.errors import IngestError
+from digest.ingest.fetch import Fetcher
 from digest.ingest.service import SourceReport, ingest_path, ingest_sources
 from digest.store.articles import article_by_id, articles_since
 from digest.text import reading_minutes
@@ -30,18 +32,28 @@ def ingest(
     """
     app = state.app()
     now = app.clock()
+    tz = ZoneInfo(app.settings.timezone)
     reports: list[SourceReport] = []
-    if paths:
-        tz = ZoneInfo(app.settings.timezone)
-        with console().status("reading…"):
-            reports += [
-                ingest_path(app.engine, p, now, tags=tags, tz=tz, ingest=app.settings.ingest)
-                for p in paths
-            ]
+    names: list[str] = []
     if sources or not paths:
         if not app.settings.sources and not paths:
             raise IngestError("nothing to ingest", hint="give PATHs or configure [sources.NAME]")
-        reports += ingest_sources(app.engine, app.settings, now, list(sources) or None)
+        names = list(sources) or [n for n, s in app.settings.sources.items() if s.enabled]
+    with (
+        Progress(transient=True, console=console()) as progress,
+        Fetcher(app.settings.ingest) as fetcher,
+    ):
+        task = progress.add_task("ingesting", total=len(paths) + len(names))
+        for path in paths:
+            progress.update(task, description=path)
+            reports.append(
+                ingest_path(app.engine, path, now, tags=tags, tz=tz, ingest=app.settings.ingest)
+            )
+            progress.advance(task)
+        for name in names:
+            progress.update(task, description=name)
+            reports += ingest_sources(app.engine, app.settings, now, [name], fetcher)
+            progress.advance(task)
     table = Table("source", "new", "updated", "unchanged", "duplicate", "errors")
     for r in reports:
         table.add_row(
