@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bench import extraction, render
+from bench import extraction, ingest, render
 
 
 def main() -> None:
     """Run the benchmarks in turn."""
     render.main()
     extraction.main()
+    ingest.main()
 
 
 if __name__ == "__main__":
