@@ -78,3 +78,13 @@ def test_page_over_http_and_from_a_folder_idempotent(app: App, tmp_path: Path) -
         texts = conn.execute(select(Article.text)).scalars().all()
     assert len(texts) == 2
     assert not any(junk in t for t in texts for junk in ACTIVE)
+
+
+def test_declared_charset_is_honoured() -> None:
+    page = (
+        '<html><head><meta charset="windows-1252"><title>Caf\xe9 prices</title></head><body>'
+        "<article><p>" + "The caf\xe9 on the square raised its prices \u2013 again. " * 8 + "</p>"
+        "</article></body></html>"
+    ).encode("cp1252")
+    art = extract_page(page, "cafe.html", "cp")
+    assert "café on the square raised its prices – again" in art.text

@@ -23,6 +23,7 @@ from digest.ingest.htmltext import html_to_text
 from digest.ingest.records import ParsedArticle, make_article
 
 MIN_WORDS = 25
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 _LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)", re.I)
 
 
@@ -30,6 +31,12 @@ def decode_html(content: bytes | str) -> str:
     """Page bytes as text: the declared charset when there is one, else UTF-8 with repairs."""
     if isinstance(content, str):
         return content
+    declared = _CHARSET.search(content[:4096])
+    if declared:
+        try:
+            return content.decode(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            pass  # a wrong declaration: fall through to UTF-8, then detection
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:
