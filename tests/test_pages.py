@@ -88,3 +88,10 @@ def test_declared_charset_is_honoured() -> None:
     ).encode("cp1252")
     art = extract_page(page, "cafe.html", "cp")
     assert "café on the square raised its prices – again" in art.text
+
+
+def test_http_charset_header_wins() -> None:
+    from digest.ingest.pages import decode_html
+
+    raw = "<html><head><meta charset='utf-8'></head><body>caf\xe9</body></html>".encode("latin-1")
+    assert "café" in decode_html(raw, "text/html; charset=ISO-8859-1")

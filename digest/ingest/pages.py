@@ -27,11 +27,13 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", r
 _LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)", re.I)
 
 
-def decode_html(content: bytes | str) -> str:
+def decode_html(content: bytes | str, content_type: str | None = None) -> str:
     """Page bytes as text: the declared charset when there is one, else UTF-8 with repairs."""
     if isinstance(content, str):
         return content
-    declared = _CHARSET.search(content[:4096])
+    # As browsers do: the HTTP header's charset first, then the page's own <meta>.
+    header = f"<meta {content_type}".encode("ascii", "ignore") if content_type else b""
+    declared = _CHARSET.search(header) or _CHARSET.search(content[:4096])
     if declared:
         try:
             return content.decode(declared.group(1).decode("ascii"))
@@ -47,10 +49,14 @@ def decode_html(content: bytes | str) -> str:
 
 
 def extract_page(
-    content: bytes | str, location: str, source: str, url: str | None = None
+    content: bytes | str,
+    location: str,
+    source: str,
+    url: str | None = None,
+    content_type: str | None = None,
 ) -> ParsedArticle:
     """The article a page holds: main text, title, author, date and tags."""
-    markup = decode_html(content)
+    markup = decode_html(content, content_type)
     if not markup.strip():
         raise IngestError(f"{location}: the page is empty")
     doc = _extract(markup, url, favor_precision=True)

@@ -94,7 +94,7 @@ def read_source(
         result = parse_feed(fetched.content, url or location, name)
         out.articles, out.problems = result.articles, result.problems
     elif kind in {"page", "auto"}:
-        art = extract_page(fetched.content, location, name, url=url)
+        art = extract_page(fetched.content, location, name, url, fetched.content_type)
         if url is None and art.url is None:
             art = replace(art, guid=f"file:{local_path(location).resolve()}")
         out.articles = [art]
