@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import extraction, render, stories, summaries, web
+from bench import extraction, ingest, render, stories, summaries, web
 
 
 def main() -> None:
@@ -12,6 +12,7 @@ def main() -> None:
     summaries.main()
     stories.main()
     web.main()
+    ingest.main()
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(String(500))
     author: Mapped[str | None] = mapped_column(String(200))
+    # As the source declared it (feed, page or HTTP header), e.g. 'en' or 'pt-BR'; None if not.
+    language: Mapped[str | None] = mapped_column(String(35))
     source: Mapped[str] = mapped_column(String(200))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # True when the source gave no date and we used the time we first saw the article.

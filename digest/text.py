@@ -48,6 +48,23 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
 
 
+def near_identical(a: str, b: str, threshold: float = 0.9) -> bool:
+    """True when two texts share at least `threshold` of their word 3-grams (Jaccard).
+
+    Catches a republished copy with a line added or a typo fixed; unrelated texts on the
+    same subject share far fewer.
+    """
+    sa, sb = _trigrams(a), _trigrams(b)
+    if not sa or not sb:
+        return False
+    return len(sa & sb) / len(sa | sb) >= threshold
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+
+
 def word_count(text: str) -> int:
     """Words in the text."""
     return len(_WORD.findall(text))

@@ -50,6 +50,8 @@ def test_rss10_and_atom_metadata() -> None:
     assert rdf.published == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     assert rdf.tags == ("housing",)
     assert rdf.author == "Mira Novak"
+    [old] = _feed("rss091.xml")
+    assert old.language == "en"
     [atom] = _feed("atom10.xml")
     assert atom.published == datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     assert atom.tags == ("transit", "cycling")
@@ -189,3 +191,36 @@ def test_private_addresses_refused_unless_allowed() -> None:
         pytest.raises(IngestError, match="unsupported URL scheme"),
     ):
         fetcher.fetch("ftp://example.com/feed")  # not a path, not http
+
+
+def test_retries_back_off_and_hosts_are_asked_politely() -> None:
+    slept: list[float] = []
+    clock = iter(float(n) / 10 for n in range(1000))
+    settings = IngestSettings(
+        allow_private=True, retries=2, backoff=0.5, politeness_delay=2.0, timeout=2
+    )
+    with serve() as srv:
+        srv.routes = {"/down": Answer(b"", 503), "/ok": Answer(b"fine")}
+        with Fetcher(settings, sleep=slept.append, monotonic=lambda: next(clock)) as fetcher:
+            with pytest.raises(IngestError, match=r"HTTP 503 .*after 3 attempt"):
+                fetcher.fetch(f"{srv.url}/down")
+            assert fetcher.fetch(f"{srv.url}/ok").content == b"fine"
+        assert srv.hits("/down") == 3
+        user_agents = {h.get("User-Agent") for _, h in srv.requests}
+    assert user_agents == {settings.user_agent}
+    backoffs = [s for s in slept if s in (0.5, 1.0)]
+    assert backoffs == [0.5, 1.0]  # doubled each time
+    assert any(1.5 < s <= 2.0 for s in slept if s not in (0.5, 1.0))  # politeness waits
+
+
+def test_local_files_and_file_urls(tmp_path: Path) -> None:
+    feed = tmp_path / "f.xml"
+    feed.write_bytes((FEEDS / "atom10.xml").read_bytes())
+    with Fetcher(IngestSettings(max_bytes=1000)) as fetcher:
+        assert fetcher.fetch(feed.as_uri()).content == feed.read_bytes()
+        big = tmp_path / "big.xml"
+        big.write_bytes(b"x" * 2000)
+        with pytest.raises(IngestError, match="over the 1000-byte cap"):
+            fetcher.fetch(str(big))
+        with pytest.raises(IngestError, match="cannot be read"):
+            fetcher.fetch(str(tmp_path / "missing.xml"))

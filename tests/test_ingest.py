@@ -12,7 +12,7 @@ from digest.app import App
 from digest.errors import IngestError
 from digest.ingest.files import markdown_to_text, parse_markdown_file, parse_text_file
 from digest.ingest.folder import article_files
-from digest.ingest.records import derive_title, parse_date
+from digest.ingest.records import ParsedArticle, derive_title, parse_date
 from digest.ingest.service import ingest_path
 from digest.models import Article
 from digest.store.articles import articles_since
@@ -198,3 +198,64 @@ def test_undated_article_gets_first_seen_time(app: App, tmp_path: Path) -> None:
     with app.engine.connect() as conn:
         row = conn.execute(select(Article.published_at, Article.published_guessed)).one()
     assert row.published_at == NOW and row.published_guessed is True
+
+
+def test_batch_save_matches_one_by_one(app: App) -> None:
+    from digest.ingest.records import make_article
+    from digest.store.articles import save_article, save_articles
+
+    def art(guid: str, text: str, title: str = "T", tags: tuple[str, ...] = ()) -> ParsedArticle:
+        return make_article(guid=guid, title=title, text=text, source="s", tags=tags)
+
+    first = [art("a", "alpha text here"), art("b", "beta text here", tags=("x",))]
+    second = [
+        art("a", "alpha text here"),  # unchanged
+        art("b", "beta text changed", tags=("y",)),  # updated in place
+        art("c", "Alpha  TEXT here!"),  # same words as a: a duplicate
+        art("d", "delta text"),  # new
+        art("d", "delta text"),  # repeated within the batch: unchanged
+        art("e", "delta text"),  # same text as d, new in this batch: a duplicate
+        art("c", "alpha text here"),  # an alias seen again: still a duplicate
+        art("f", "fresh text"),  # new
+    ]
+    with app.engine.begin() as conn:
+        save_articles(conn, first, NOW)
+        outcomes = [str(o) for o in save_articles(conn, second, NOW)]
+    assert outcomes == [
+        "unchanged", "updated", "duplicate", "new", "unchanged", "duplicate", "duplicate", "new",
+    ]  # fmt: skip
+    with app.engine.begin() as conn:
+        stored = conn.execute(select(Article.guid)).scalars().all()
+        assert sorted(stored) == ["a", "b", "d", "f"]
+        assert save_article(conn, art("e", "delta text"), NOW) == "duplicate"
+    with app.engine.connect() as conn:
+        [b] = [
+            a for a in articles_since(conn, NOW - timedelta(days=1)) if a.text.startswith("beta")
+        ]
+    assert b.tags == ("y",) and b.text == "beta text changed"
+
+
+def test_near_identical_copy_is_linked_not_stored(app: App) -> None:
+    from digest.ingest.records import make_article
+    from digest.models import ArticleAlias
+    from digest.store.articles import save_articles
+
+    body = " ".join(
+        f"Sentence {i} tells the reader one more fact about the tram line." for i in range(30)
+    )
+    original = make_article(
+        guid="https://a.example/1", title="Tram line opens", text=body, source="a"
+    )
+    copy = make_article(
+        guid="https://b.example/9", title="Tram line opens", source="b",
+        text=body + "\n\nThis story first appeared on a.example.",
+    )  # fmt: skip
+    other = make_article(
+        guid="https://c.example/2", title="Tram line opens", source="c",
+        text="A different report: the opening was delayed by a week because of a signal fault.",
+    )  # fmt: skip
+    with app.engine.begin() as conn:
+        assert [str(o) for o in save_articles(conn, [original], NOW)] == ["new"]
+        assert [str(o) for o in save_articles(conn, [copy, other], NOW)] == ["duplicate", "new"]
+        alias = conn.execute(select(ArticleAlias.guid, ArticleAlias.url)).one()
+    assert alias == ("https://b.example/9", None)

@@ -31,6 +31,7 @@ def test_page_keeps_article_and_drops_chrome() -> None:
     assert art.author == "Nina Roth"
     assert art.published == datetime(2026, 11, 19, tzinfo=UTC)
     assert art.tags == ("transit",)
+    assert art.language == "en"
     assert art.text.startswith("The road tunnel under the harbour opened")
     assert art.text.endswith("built before the lorries arrive.")
     assert len(art.text.split("\n\n")) == 4
@@ -77,3 +78,20 @@ def test_page_over_http_and_from_a_folder_idempotent(app: App, tmp_path: Path) -
         texts = conn.execute(select(Article.text)).scalars().all()
     assert len(texts) == 2
     assert not any(junk in t for t in texts for junk in ACTIVE)
+
+
+def test_declared_charset_is_honoured() -> None:
+    page = (
+        '<html><head><meta charset="windows-1252"><title>Caf\xe9 prices</title></head><body>'
+        "<article><p>" + "The caf\xe9 on the square raised its prices \u2013 again. " * 8 + "</p>"
+        "</article></body></html>"
+    ).encode("cp1252")
+    art = extract_page(page, "cafe.html", "cp")
+    assert "café on the square raised its prices – again" in art.text
+
+
+def test_http_charset_header_wins() -> None:
+    from digest.ingest.pages import decode_html
+
+    raw = "<html><head><meta charset='utf-8'></head><body>caf\xe9</body></html>".encode("latin-1")
+    assert "café" in decode_html(raw, "text/html; charset=ISO-8859-1")

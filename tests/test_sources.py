@@ -139,7 +139,9 @@ def test_sources_commands(tmp_path: Path) -> None:
     app.close()
     assert {"city", "climate", "urban planning"} <= tags
     r = runner.invoke(cli, [*base, "articles", "show", str(first_id), "--json"])
-    assert r.exit_code == 0 and json.loads(r.output)["title"]
+    assert r.exit_code == 0 and json.loads(r.output)["reading_minutes"] == 1
+    r = runner.invoke(cli, [*base, "articles", "show", str(first_id)])
+    assert r.exit_code == 0 and "min read" in r.output and "city" in r.output
     r = runner.invoke(cli, [*base, "articles", "show", "9999"])
     assert r.exit_code == 1 and "no article with id 9999" in r.output
 

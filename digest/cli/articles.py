@@ -6,13 +6,16 @@ import json
 from zoneinfo import ZoneInfo
 
 import click
+from rich.progress import Progress
 from rich.table import Table
 
 from digest.cli import State, cli
 from digest.cli.common import console, parse_since
 from digest.errors import IngestError
+from digest.ingest.fetch import Fetcher
 from digest.ingest.service import SourceReport, ingest_path, ingest_sources
 from digest.store.articles import article_by_id, articles_since
+from digest.text import reading_minutes
 
 
 @cli.command()
@@ -29,18 +32,28 @@ def ingest(
     """
     app = state.app()
     now = app.clock()
+    tz = ZoneInfo(app.settings.timezone)
     reports: list[SourceReport] = []
-    if paths:
-        tz = ZoneInfo(app.settings.timezone)
-        with console().status("reading…"):
-            reports += [
-                ingest_path(app.engine, p, now, tags=tags, tz=tz, ingest=app.settings.ingest)
-                for p in paths
-            ]
+    names: list[str] = []
     if sources or not paths:
         if not app.settings.sources and not paths:
             raise IngestError("nothing to ingest", hint="give PATHs or configure [sources.NAME]")
-        reports += ingest_sources(app.engine, app.settings, now, list(sources) or None)
+        names = list(sources) or [n for n, s in app.settings.sources.items() if s.enabled]
+    with (
+        Progress(transient=True, console=console()) as progress,
+        Fetcher(app.settings.ingest) as fetcher,
+    ):
+        task = progress.add_task("ingesting", total=len(paths) + len(names))
+        for path in paths:
+            progress.update(task, description=path)
+            reports.append(
+                ingest_path(app.engine, path, now, tags=tags, tz=tz, ingest=app.settings.ingest)
+            )
+            progress.advance(task)
+        for name in names:
+            progress.update(task, description=name)
+            reports += ingest_sources(app.engine, app.settings, now, [name], fetcher)
+            progress.advance(task)
     table = Table("source", "new", "updated", "unchanged", "duplicate", "errors")
     for r in reports:
         table.add_row(
@@ -129,12 +142,14 @@ def show_article(state: State, article_id: int, as_json: bool) -> None:
         data = {
             "id": art.id, "title": art.title, "url": art.url, "author": art.author,
             "source": art.source, "published": art.published_at.isoformat(),
-            "tags": list(art.tags), "words": art.word_count, "text": art.text,
+            "tags": list(art.tags), "words": art.word_count,
+            "reading_minutes": reading_minutes(art.word_count), "text": art.text,
         }  # fmt: skip
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     c = console()
     c.print(f"[bold]{art.title}[/]")
     c.print(f"{art.published_at:%Y-%m-%d %H:%M} · {art.source} · {art.url or 'no URL'}")
-    c.print(f"tags: {', '.join(art.tags) or '—'} · {art.word_count} words\n")
+    minutes = reading_minutes(art.word_count)
+    c.print(f"tags: {', '.join(art.tags) or '—'} · {art.word_count} words · {minutes} min read\n")
     c.print(art.text, markup=False)

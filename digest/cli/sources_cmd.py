@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -45,7 +45,7 @@ def list_sources(state: State, as_json: bool) -> None:
             {
                 "name": name, "kind": src.kind, "location": src.location,
                 "enabled": src.enabled, "tags": src.tags,
-                "interval": str(src.interval) if src.interval else None,
+                "interval": _every(src.interval) if src.interval else None,
                 "last_success": h.last_success_at.isoformat() if h and h.last_success_at else None,
                 "last_error": h.last_error if h else None,
                 "consecutive_failures": h.consecutive_failures if h else 0,
@@ -191,6 +191,15 @@ def article_json(art: ParsedArticle) -> dict[str, object]:
         "tags": list(art.tags),
         "text": art.text,
     }
+
+
+def _every(interval: timedelta) -> str:
+    """30m, 2h, 1d: the interval as it would be written in the config."""
+    seconds = int(interval.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _config_file(state: State) -> Path:

@@ -9,6 +9,7 @@ that extractors let through (see digest.ingest.chrome).
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +23,22 @@ from digest.ingest.htmltext import html_to_text
 from digest.ingest.records import ParsedArticle, make_article
 
 MIN_WORDS = 25
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)", re.I)
 
 
-def decode_html(content: bytes | str) -> str:
+def decode_html(content: bytes | str, content_type: str | None = None) -> str:
     """Page bytes as text: the declared charset when there is one, else UTF-8 with repairs."""
     if isinstance(content, str):
         return content
+    # As browsers do: the HTTP header's charset first, then the page's own <meta>.
+    header = f"<meta {content_type}".encode("ascii", "ignore") if content_type else b""
+    declared = _CHARSET.search(header) or _CHARSET.search(content[:4096])
+    if declared:
+        try:
+            return content.decode(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            pass  # a wrong declaration: fall through to UTF-8, then detection
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:
@@ -38,10 +49,14 @@ def decode_html(content: bytes | str) -> str:
 
 
 def extract_page(
-    content: bytes | str, location: str, source: str, url: str | None = None
+    content: bytes | str,
+    location: str,
+    source: str,
+    url: str | None = None,
+    content_type: str | None = None,
 ) -> ParsedArticle:
     """The article a page holds: main text, title, author, date and tags."""
-    markup = decode_html(content)
+    markup = decode_html(content, content_type)
     if not markup.strip():
         raise IngestError(f"{location}: the page is empty")
     doc = _extract(markup, url, favor_precision=True)
@@ -67,7 +82,13 @@ def extract_page(
         author=meta.get("author") or None,
         published=_date(meta.get("date")),
         tags=tags,
+        language=meta.get("language") or _html_lang(markup),
     )
+
+
+def _html_lang(markup: str) -> str | None:
+    found = _LANG.search(markup[:5000])
+    return found.group(1) if found else None
 
 
 def _extract(markup: str, url: str | None, favor_precision: bool) -> dict[str, Any] | None:

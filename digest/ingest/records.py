@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cached_property
 from typing import Any
 
 from digest.text import content_hash, normalise, split_sentences, word_count
 
+MAX_KEY = 2048  # longest guid or URL the articles table holds
 _RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$")
 
 
@@ -24,13 +27,14 @@ class ParsedArticle:
     author: str | None = None
     published: datetime | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    language: str | None = None
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """Hash of the text, for spotting the same article under another guid."""
         return content_hash(self.text)
 
-    @property
+    @cached_property
     def word_count(self) -> int:
         """Words in the body."""
         return word_count(self.text)
@@ -46,22 +50,37 @@ def make_article(
     author: str | None = None,
     published: datetime | None = None,
     tags: list[str] | tuple[str, ...] = (),
+    language: str | None = None,
 ) -> ParsedArticle:
     """Normalise the fields and derive a title when the source had none."""
     body = normalise(text)
     heading = normalise(title or "").replace("\n\n", " ")
     if not heading:
         heading = derive_title(body)
+    if len(guid) > MAX_KEY:  # longer than the column: a stable digest stands in for it
+        guid = "sha256:" + hashlib.sha256(guid.encode()).hexdigest()
     return ParsedArticle(
         guid=guid,
         title=heading[:500],
         text=body,
-        source=source,
-        url=url or None,
-        author=(normalise(author) or None) if author else None,
+        source=source[:200],
+        url=url if url and len(url) <= MAX_KEY else None,
+        author=(normalise(author)[:200] or None) if author else None,
         published=published,
         tags=normalise_tags(tags),
+        language=normalise_language(language),
     )
+
+
+def normalise_language(value: str | None) -> str | None:
+    """A language tag such as 'en' or 'pt-BR' from what a source declared, or None."""
+    if not value:
+        return None
+    tag = str(value).strip().replace("_", "-").split(",")[0].split(";")[0]
+    if not re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", tag):
+        return None
+    primary, *rest = tag.split("-")
+    return "-".join([primary.lower(), *(r.upper() if len(r) == 2 else r for r in rest)])[:35]
 
 
 def normalise_tags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from digest.ingest.records import ParsedArticle, normalise_tags
 from digest.ingest.tagging import KeywordTagger
 from digest.ingest.wordpress import read_wordpress
 from digest.settings import IngestSettings, Settings, SourceSettings
-from digest.store.articles import Outcome, save_article
+from digest.store.articles import Outcome, save_articles
 from digest.store.sources import record_run, source_health
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def read_source(
         result = parse_feed(fetched.content, url or location, name)
         out.articles, out.problems = result.articles, result.problems
     elif kind in {"page", "auto"}:
-        art = extract_page(fetched.content, location, name, url=url)
+        art = extract_page(fetched.content, location, name, url, fetched.content_type)
         if url is None and art.url is None:
             art = replace(art, guid=f"file:{local_path(location).resolve()}")
         out.articles = [art]
@@ -140,9 +140,11 @@ def ingest_source(
     # One transaction per source: the articles and the run's record land together or not at all.
     with engine.begin() as conn:
         if read is not None:
-            for art in read.articles:
-                tagged = replace(art, tags=normalise_tags((*art.tags, *tags, *tagger.tags(art))))
-                report.counts[save_article(conn, tagged, now)] += 1
+            tagged = [
+                replace(art, tags=normalise_tags((*art.tags, *tags, *tagger.tags(art))))
+                for art in read.articles
+            ]
+            report.counts.update(save_articles(conn, tagged, now))
         if conditional:
             record_run(
                 conn, name, now, dict(report.counts), error,

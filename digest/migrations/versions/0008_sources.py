@@ -1,4 +1,4 @@
-"""Source health and conditional-request state, source run history, article aliases.
+"""Source health and conditional-request state, source run history, article aliases, language.
 
 Revision ID: 0008
 Revises: 0007
@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("articles") as batch:
+        batch.add_column(sa.Column("language", sa.String(length=35), nullable=True))
     op.create_table(
         "article_aliases",
         sa.Column("guid", sa.String(length=2048), nullable=False),
@@ -71,3 +73,5 @@ def downgrade() -> None:
     op.drop_table("source_states")
     op.drop_index(op.f("ix_article_aliases_article_id"), table_name="article_aliases")
     op.drop_table("article_aliases")
+    with op.batch_alter_table("articles") as batch:
+        batch.drop_column("language")

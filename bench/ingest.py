@@ -1,0 +1,136 @@
+"""Ingestion throughput and memory: feed entries and article pages from local files.
+
+Each case runs in a fresh interpreter so its peak RSS is its own. Targets (issue 11): 10,000
+feed entries under 20 s, 1,000 article pages under 60 s, peak memory bounded by the largest
+source rather than the total (compare 10 and 20 feeds of 1,000 entries).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from digest.app import create_app
+from digest.ingest.service import ingest_sources
+from digest.settings import Settings
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "extraction"
+WORDS = [
+    "council",
+    "transit",
+    "housing",
+    "climate",
+    "river",
+    "tram",
+    "harbour",
+    "budget",
+    "school",
+    "library",
+    "market",
+    "park",
+    "street",
+    "bridge",
+    "ferry",
+    "station",
+    "museum",
+    "hospital",
+    "election",
+    "festival",
+]
+
+
+def write_feed(path: Path, index: int, entries: int) -> None:
+    """An RSS 2.0 file with `entries` distinct items of about 150 words each."""
+    items = []
+    for n in range(entries):
+        words = " ".join(WORDS[(n * 7 + i * 3 + index) % len(WORDS)] for i in range(150))
+        items.append(
+            f"<item><title>Feed {index} entry {n} on {WORDS[n % len(WORDS)]}</title>"
+            f"<link>https://feed{index}.example/{n}</link><guid>f{index}-{n}</guid>"
+            f"<pubDate>Fri, 20 Nov 2026 09:30:00 +0000</pubDate><category>city</category>"
+            f"<description><![CDATA[<p>Entry {n} of feed {index}. {words}.</p>]]></description>"
+            "</item>"
+        )
+    path.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Bench</title>'
+        f"<link>https://feed{index}.example/</link><description>b</description>"
+        + "".join(items)
+        + "</channel></rss>",
+        encoding="utf-8",
+    )
+
+
+def write_pages(folder: Path, count: int) -> None:
+    """`count` article pages cycled from the labelled set, each under its own canonical URL."""
+    sources = sorted((EVAL / "pages").glob("*.html.gz"))
+    raw = [gzip.decompress(p.read_bytes()).decode("utf-8", "replace") for p in sources]
+    for n in range(count):
+        page = raw[n % len(raw)].replace(
+            "<head>", f'<head><link rel="canonical" href="https://bench.example/{n}">', 1
+        )
+        (folder / f"page{n:04d}.html").write_text(page, encoding="utf-8")
+
+
+def run_case(case: str) -> dict[str, float]:
+    """Build the inputs for `case`, ingest them into a fresh SQLite database, and measure."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        sources: dict[str, dict[str, object]] = {}
+        if case.startswith("feeds"):
+            n_feeds = int(case.removeprefix("feeds"))
+            for i in range(n_feeds):
+                write_feed(root / f"feed{i}.xml", i, 1000)
+                sources[f"feed{i}"] = {"kind": "feed", "location": str(root / f"feed{i}.xml")}
+        else:
+            (root / "pages").mkdir()
+            write_pages(root / "pages", 1000)
+            sources["pages"] = {"kind": "folder", "location": str(root / "pages")}
+        settings = Settings.model_validate({"home": str(root / "home"), "sources": sources})
+        app = create_app(settings, clock=lambda: NOW)
+        app.engine  # noqa: B018  (create and migrate the database before timing)
+        start, cpu = time.perf_counter(), time.process_time()
+        reports = ingest_sources(app.engine, settings, NOW)
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        app.close()
+    stored = sum(r.counts["new"] + r.counts["duplicate"] + r.counts["unchanged"] for r in reports)
+    errors = sum(len(r.errors) for r in reports)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "cpu": cpu, "items": stored, "errors": errors, "peak_mb": peak_mb}
+
+
+def main() -> None:
+    """Run each case in its own process and print the figures."""
+    cases = [("feeds10", "10,000 feed entries (10 feeds)", 20.0),
+             ("feeds20", "20,000 feed entries (20 feeds)", 40.0)]  # fmt: skip
+    if (EVAL / "pages").is_dir():
+        cases.append(("pages", "1,000 article pages (one folder)", 60.0))
+    print("ingestion from local files (each case in a fresh process; cpu = this process's CPU s)")
+    print(
+        f"  {'case':<36} {'seconds':>8} {'cpu':>6} {'target':>7} {'items':>6} {'errors':>6} "
+        f"{'peak MB':>8}"
+    )
+    for case, label, target in cases:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.ingest", case],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        fig = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"  {label:<36} {fig['seconds']:8.1f} {fig['cpu']:6.1f} {target:7.0f} "
+            f"{fig['items']:6.0f} {fig['errors']:6.0f} {fig['peak_mb']:8.0f}"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        print(json.dumps(run_case(sys.argv[1])))
+    else:
+        main()
