@@ -8,10 +8,12 @@ from dataclasses import replace
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from digest.edition import EditionContent
 from digest.lifecycle import allowed_actions, history, transition
 from digest.message import Recipient
+from digest.models import Edition
 from digest.providers import create_mailer
 from digest.store import deliveries, editions
 from digest.store.editions import EditionRow
@@ -28,10 +30,6 @@ ACTIONS = ("approve", "reopen", "cancel")
 def _edition(request: Request, edition_id: int) -> EditionRow:
     st = state(request)
     with st.app.engine.connect() as conn:
-        from sqlalchemy import select
-
-        from digest.models import Edition
-
         found = conn.execute(
             select(Edition.newsletter, Edition.number).where(Edition.id == edition_id)
         ).first()

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from digest.keys import signing_keys
 from digest.message import Recipient
 from digest.models import Edition
 from digest.store import editions
@@ -27,8 +28,6 @@ FORM_MAX_AGE = 6 * 3600
 
 
 def _form_signer(request: Request) -> URLSafeTimedSerializer:
-    from digest.keys import signing_keys
-
     return URLSafeTimedSerializer(
         signing_keys(state(request).app.settings), salt="digest.subscribe-form"
     )

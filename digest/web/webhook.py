@@ -18,7 +18,7 @@ from typing import Any
 
 from sendgrid.helpers.eventwebhook import EventWebhook
 from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, distinct, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Delivery, Edition
@@ -204,8 +204,6 @@ def store_events(conn: Connection, events: list[dict[str, Any]], now: datetime) 
 
 def figures(conn: Connection, edition_id: int) -> dict[str, int]:
     """How many subscribers each kind of event reached for one edition (counted once each)."""
-    from sqlalchemy import distinct, func
-
     rows = conn.execute(
         select(ProviderEvent.event, func.count(distinct(ProviderEvent.subscriber_id)))
         .where(ProviderEvent.edition_id == edition_id)
