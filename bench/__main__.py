@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bench import render
+from bench import render, subscribers
 
 
 def main() -> None:
     """Run the benchmarks in turn."""
     render.main()
+    subscribers.main()
 
 
 if __name__ == "__main__":
