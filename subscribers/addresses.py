@@ -89,11 +89,15 @@ def clean_name(raw: str | None) -> str:
     """A display name safe for headers: control characters dropped, spaces folded."""
     if not raw:
         return ""
+    if raw.isprintable() and "  " not in raw and raw[0] != " " and raw[-1] != " ":
+        return raw[:200]  # the common case, without rebuilding the string
     kept = raw if raw.isprintable() else "".join(ch if ch.isprintable() else " " for ch in raw)
     return " ".join(kept.split())[:200]
 
 
 def clean_value(raw: str, limit: int = 1000) -> str:
     """An attribute value that can never break a header or a line: no CR, LF, NUL or controls."""
+    if raw.isprintable() and "  " not in raw and raw[0] != " " and raw[-1] != " ":
+        return raw[:limit]
     kept = raw if raw.isprintable() else "".join(ch if ch.isprintable() else " " for ch in raw)
     return " ".join(kept.split())[:limit]

@@ -101,6 +101,7 @@ class _Columns:
     name: int | None
     topics: int | None
     attributes: list[tuple[int, str]]
+    width: int
 
 
 def _columns(header: list[str], path: Path) -> _Columns:
@@ -122,7 +123,7 @@ def _columns(header: list[str], path: Path) -> _Columns:
     name, topics = find(NAME_NAMES), find(TOPIC_NAMES)
     taken = {email, name, topics}
     attributes = [(i, k) for i, k in enumerate(keys) if i not in taken and k]
-    return _Columns(email, name, topics, attributes)
+    return _Columns(email, name, topics, attributes, len(header))
 
 
 class _Seen:
@@ -225,28 +226,30 @@ def _parse(
     allowed: Collection[str] | None,
     check: bool,
 ) -> _Row | Rejection:
-    raw = fields[cols.email] if cols.email < len(fields) else ""
-    if not raw.strip():
+    if len(fields) < cols.width:  # short rows: missing cells are empty
+        fields = fields + [""] * (cols.width - len(fields))
+    raw = fields[cols.email]
+    if not raw or raw.isspace():
         return Rejection(line, "", "invalid address: empty")
     try:
         address = parse_address(raw, check_deliverability=check)
     except InvalidAddress as exc:
         return Rejection(line, raw[:320], f"invalid address: {exc}")
-    name = (
-        clean_name(fields[cols.name]) if cols.name is not None and cols.name < len(fields) else ""
-    )
+    name = clean_name(fields[cols.name]) if cols.name is not None else ""
     topics: list[str] | None = None
-    if cols.topics is not None and cols.topics < len(fields) and fields[cols.topics].strip():
-        topics = sorted({t.lower() for t in _TOPIC_SPLIT.split(fields[cols.topics]) if t})
-        if allowed is not None:
-            unknown = [t for t in topics if t not in allowed]
-            if unknown:
-                return Rejection(line, address.email, f"unknown topic: {', '.join(unknown)}")
-    attributes = {
-        key: clean_value(fields[i])
-        for i, key in cols.attributes
-        if i < len(fields) and fields[i].strip()
-    }
+    if cols.topics is not None:
+        cell = fields[cols.topics]
+        if cell and not cell.isspace():
+            topics = sorted({t.lower() for t in _TOPIC_SPLIT.split(cell) if t})
+            if allowed is not None:
+                unknown = [t for t in topics if t not in allowed]
+                if unknown:
+                    return Rejection(line, address.email, f"unknown topic: {', '.join(unknown)}")
+    attributes = {}
+    for i, key in cols.attributes:
+        value = fields[i]
+        if value and not value.isspace():
+            attributes[key] = clean_value(value)
     return _Row(line, address, name, attributes, topics)
 
 
