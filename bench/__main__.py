@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import extraction, ingest, render, stories, summaries, web
+from bench import extraction, ingest, render, stories, subscribers, summaries, web
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
     stories.main()
     web.main()
     ingest.main()
+    subscribers.main()
 
 
 if __name__ == "__main__":

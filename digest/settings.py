@@ -592,9 +592,13 @@ class Settings(Section):
     @model_validator(mode="after")
     def _production(self) -> Settings:
         if self.environment == "production":
-            if self.secret_key is None:
+            keys = [] if self.secret_key is None else self.secret_key.get_secret_value().split(",")
+            newest = keys[0].strip() if keys else ""
+            # Empty (as in .env.example), short or a placeholder: as good as no key at all.
+            if len(newest) < 16 or newest.lower() in {"change-me", "changeme", "secret"}:
                 raise ValueError(
-                    "production needs secret_key: set DIGEST_SECRET_KEY, e.g. to the output of "
+                    "production needs secret_key (at least 16 characters, not a placeholder): "
+                    "set DIGEST_SECRET_KEY, e.g. to the output of "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
                 )
             if not self.base_url.startswith("https://"):

@@ -32,23 +32,20 @@ class Address(NamedTuple):
 # addresses (nearly all of them) are checked by this strict pattern, which accepts only a
 # subset of what email-validator accepts; everything else goes to email-validator.
 _FAST = re.compile(
-    r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@"
-    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
 _SPECIAL = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 _CI_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 def _fast(candidate: str) -> Address | None:
-    match = _FAST.fullmatch(candidate)
-    if match is None or len(candidate) > 254:
+    if len(candidate) > 254 or "--" in candidate or _FAST.fullmatch(candidate) is None:
+        return None  # "--" may be an IDNA label: let the validator decide
+    local, _, domain = candidate.rpartition("@")
+    domain = domain.lower()
+    if len(local) > 64 or domain.rpartition(".")[2] in _SPECIAL or local.lower() in _CI_NAMES:
         return None
-    local, domain = match.group("local"), match.group("domain").lower()
-    if len(local) > 64 or len(domain) > 253 or local.lower() in _CI_NAMES:
-        return None
-    labels = domain.split(".")
-    if labels[-1] in _SPECIAL or any(label[2:4] == "--" for label in labels):
-        return None  # reserved names and IDNA-looking labels: let the validator decide
     email = f"{local}@{domain}"
     return Address(email, email.lower(), domain)
 
@@ -63,6 +60,8 @@ def parse_address(raw: str, check_deliverability: bool = False) -> Address:
         fast = _fast(candidate)
         if fast is not None:
             return fast
+    if "@" not in candidate:  # the commonest mistake, answered without the slow validator
+        raise InvalidAddress(f"An email address must have an @-sign. ({candidate[:80]!r})")
     try:
         result = validate_email(candidate, check_deliverability=check_deliverability)
     except EmailNotValidError as exc:
@@ -90,11 +89,15 @@ def clean_name(raw: str | None) -> str:
     """A display name safe for headers: control characters dropped, spaces folded."""
     if not raw:
         return ""
-    kept = "".join(ch if ch.isprintable() else " " for ch in raw)
+    if raw.isprintable() and "  " not in raw and raw[0] != " " and raw[-1] != " ":
+        return raw[:200]  # the common case, without rebuilding the string
+    kept = raw if raw.isprintable() else "".join(ch if ch.isprintable() else " " for ch in raw)
     return " ".join(kept.split())[:200]
 
 
 def clean_value(raw: str, limit: int = 1000) -> str:
     """An attribute value that can never break a header or a line: no CR, LF, NUL or controls."""
-    kept = "".join(ch if ch.isprintable() else " " for ch in raw)
+    if raw.isprintable() and "  " not in raw and raw[0] != " " and raw[-1] != " ":
+        return raw[:limit]
+    kept = raw if raw.isprintable() else "".join(ch if ch.isprintable() else " " for ch in raw)
     return " ".join(kept.split())[:limit]

@@ -18,23 +18,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
-from sqlalchemy.sql.expression import bindparam
+from sqlalchemy import Connection, Engine
 
 from subscribers.addresses import Address, InvalidAddress, clean_name, clean_value, parse_address
+from subscribers.bulk import Driver, dump_json, load_json
 from subscribers.csvread import RowReader
 from subscribers.errors import ImportFileError, SubscribersError
 from subscribers.export import safe_cell
 from subscribers.models import (
     LEFT,
-    Consent,
-    Membership,
-    MembershipTopic,
     Method,
     Status,
-    Subscriber,
 )
-from subscribers.suppression import AddressHasher, suppressed_keys
+from subscribers.suppression import AddressHasher
 
 EMAIL_NAMES = ("email", "e_mail", "email_address", "emailaddress", "mail", "e_mail_address")
 NAME_NAMES = ("name", "full_name", "fullname", "display_name")
@@ -105,6 +101,7 @@ class _Columns:
     name: int | None
     topics: int | None
     attributes: list[tuple[int, str]]
+    width: int
 
 
 def _columns(header: list[str], path: Path) -> _Columns:
@@ -126,7 +123,7 @@ def _columns(header: list[str], path: Path) -> _Columns:
     name, topics = find(NAME_NAMES), find(TOPIC_NAMES)
     taken = {email, name, topics}
     attributes = [(i, k) for i, k in enumerate(keys) if i not in taken and k]
-    return _Columns(email, name, topics, attributes)
+    return _Columns(email, name, topics, attributes, len(header))
 
 
 class _Seen:
@@ -229,28 +226,30 @@ def _parse(
     allowed: Collection[str] | None,
     check: bool,
 ) -> _Row | Rejection:
-    raw = fields[cols.email] if cols.email < len(fields) else ""
-    if not raw.strip():
+    if len(fields) < cols.width:  # short rows: missing cells are empty
+        fields = fields + [""] * (cols.width - len(fields))
+    raw = fields[cols.email]
+    if not raw or raw.isspace():
         return Rejection(line, "", "invalid address: empty")
     try:
         address = parse_address(raw, check_deliverability=check)
     except InvalidAddress as exc:
         return Rejection(line, raw[:320], f"invalid address: {exc}")
-    name = (
-        clean_name(fields[cols.name]) if cols.name is not None and cols.name < len(fields) else ""
-    )
+    name = clean_name(fields[cols.name]) if cols.name is not None else ""
     topics: list[str] | None = None
-    if cols.topics is not None and cols.topics < len(fields) and fields[cols.topics].strip():
-        topics = sorted({t.lower() for t in _TOPIC_SPLIT.split(fields[cols.topics]) if t})
-        if allowed is not None:
-            unknown = [t for t in topics if t not in allowed]
-            if unknown:
-                return Rejection(line, address.email, f"unknown topic: {', '.join(unknown)}")
-    attributes = {
-        key: clean_value(fields[i])
-        for i, key in cols.attributes
-        if i < len(fields) and fields[i].strip()
-    }
+    if cols.topics is not None:
+        cell = fields[cols.topics]
+        if cell and not cell.isspace():
+            topics = sorted({t.lower() for t in _TOPIC_SPLIT.split(cell) if t})
+            if allowed is not None:
+                unknown = [t for t in topics if t not in allowed]
+                if unknown:
+                    return Rejection(line, address.email, f"unknown topic: {', '.join(unknown)}")
+    attributes = {}
+    for i, key in cols.attributes:
+        value = fields[i]
+        if value and not value.isspace():
+            attributes[key] = clean_value(value)
     return _Row(line, address, name, attributes, topics)
 
 
@@ -332,6 +331,30 @@ def _category(reason: str) -> str:
     return reason
 
 
+def _blocked(drv: Driver, rows: list[_Row], hasher: AddressHasher | None) -> set[str]:
+    """Keys of the rows that the suppression list blocks (domain, plain address or hash)."""
+    domains = {r.address.domain for r in rows}
+    bad_domains = {
+        d
+        for (d,) in drv.where_in("SELECT domain FROM suppressions WHERE domain IN ({in})", domains)
+    }
+    keys = [r.address.key for r in rows]
+    plain = {
+        k
+        for (k,) in drv.where_in(
+            "SELECT email_key FROM suppressions WHERE email_key IN ({in})", keys
+        )
+    }
+    out = {r.address.key for r in rows if r.address.domain in bad_domains} | plain
+    if hasher is not None:
+        by_hash = {h: k for k in keys for h in hasher.all_hashes(k)}
+        for (h,) in drv.where_in(
+            "SELECT address_hash FROM suppressions WHERE address_hash IN ({in})", by_hash
+        ):
+            out.add(by_hash[h])
+    return out
+
+
 def _write(
     conn: Connection,
     rows: list[_Row],
@@ -344,7 +367,10 @@ def _write(
     hasher: AddressHasher | None,
     source: str,
 ) -> None:
-    blocked = suppressed_keys(conn, [r.address for r in rows], hasher)
+    drv = Driver(conn)
+    at = drv.when(now)
+    by, new_status = Method.IMPORT.value, status.value  # plain strings: enum access is slow
+    blocked = _blocked(drv, rows, hasher)
     if blocked:
         for r in rows:
             if r.address.key in blocked:
@@ -354,34 +380,25 @@ def _write(
         return
     keys = [r.address.key for r in rows]
     existing = {
-        e.email_key: e
-        for e in conn.execute(
-            select(Subscriber.id, Subscriber.email_key, Subscriber.name, Subscriber.attributes)
-            .where(Subscriber.email_key.in_(keys))
+        key: (sid, name, load_json(attrs))
+        for sid, key, name, attrs in drv.where_in(
+            "SELECT id, email_key, name, attributes FROM subscribers WHERE email_key IN ({in})",
+            keys,
         )
-    }  # fmt: skip
-    new = [r for r in rows if r.address.key not in existing]
-    if new:
-        conn.execute(
-            insert(Subscriber),
-            [
-                {
-                    "email": r.address.email,
-                    "email_key": r.address.key,
-                    "domain": r.address.domain,
-                    "name": r.name,
-                    "attributes": r.attributes,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for r in new
-            ],
-        )
-    ids = dict(
-        conn.execute(
-            select(Subscriber.email_key, Subscriber.id).where(Subscriber.email_key.in_(keys))
-        ).all()
-    )
+    }
+    created = drv.insert(
+        "subscribers",
+        ("email", "email_key", "domain", "name", "attributes", "created_at", "updated_at"),
+        [
+            (r.address.email, r.address.key, r.address.domain, r.name, dump_json(r.attributes),
+             at, at)
+            for r in rows
+            if r.address.key not in existing
+        ],
+        returning="email_key, id",
+    )  # fmt: skip
+    ids: dict[str, int] = {k: v[0] for k, v in existing.items()}
+    ids.update((key, sid) for key, sid in created)
     # Name and attribute changes for people we already had.
     changed_people: set[str] = set()
     updates = []
@@ -389,107 +406,84 @@ def _write(
         old = existing.get(r.address.key)
         if old is None:
             continue
-        merged = {**(old.attributes or {}), **r.attributes}
-        name = r.name or old.name
-        if name != old.name or merged != (old.attributes or {}):
-            updates.append({"b_id": old.id, "b_name": name, "b_attrs": merged})
+        sid, old_name, old_attrs = old
+        merged = {**old_attrs, **r.attributes}
+        name = r.name or old_name
+        if name != old_name or merged != old_attrs:
+            updates.append((name, dump_json(merged), at, sid))
             changed_people.add(r.address.key)
-    if updates:
-        conn.execute(
-            update(Subscriber)
-            .where(Subscriber.id == bindparam("b_id"))
-            .values(name=bindparam("b_name"), attributes=bindparam("b_attrs"), updated_at=now),
-            updates,
-        )
+    drv.many(
+        "UPDATE subscribers SET name = ?, attributes = ?, updated_at = ? WHERE id = ?", updates
+    )
     members = {
-        m.subscriber_id: m
-        for m in conn.execute(
-            select(Membership.id, Membership.subscriber_id, Membership.status).where(
-                Membership.list_name == list_name, Membership.subscriber_id.in_(ids.values())
-            )
+        sid: (mid, st)
+        for mid, sid, st in drv.where_in(
+            "SELECT id, subscriber_id, status FROM memberships "
+            "WHERE list_name = ? AND subscriber_id IN ({in})",
+            [v[0] for v in existing.values()],  # people just created have no memberships
+            (list_name,),
         )
     }
     topics_now: dict[int, list[str]] = {}
     if members:
-        for mid, topic in conn.execute(
-            select(MembershipTopic.membership_id, MembershipTopic.topic)
-            .where(MembershipTopic.membership_id.in_([m.id for m in members.values()]))
-            .order_by(MembershipTopic.topic)
+        for mid, topic in drv.where_in(
+            "SELECT membership_id, topic FROM membership_topics WHERE membership_id IN ({in}) "
+            "ORDER BY topic",
+            [m[0] for m in members.values()],
         ):
             topics_now.setdefault(mid, []).append(topic)
     fresh: list[_Row] = []
     upgrades: list[int] = []
     topic_changes: dict[int, list[str]] = {}
     for r in rows:
-        sub_id = ids[r.address.key]
-        m = members.get(sub_id)
-        if m is None:
+        member = members.get(ids[r.address.key])
+        if member is None:
             fresh.append(r)
             continue
-        if Status(m.status) in LEFT:
-            rejected.append(Rejection(r.line, r.address.email, f"previously {m.status}"))
+        mid, current = member
+        if current in LEFT:
+            rejected.append(Rejection(r.line, r.address.email, f"previously {current}"))
             continue
         changed = r.address.key in changed_people
-        if m.status == Status.PENDING and status is Status.ACTIVE:
-            upgrades.append(m.id)
+        if current == Status.PENDING and status is Status.ACTIVE:
+            upgrades.append(mid)
             changed = True
-        if r.topics is not None and r.topics != topics_now.get(m.id, []):
-            topic_changes[m.id] = r.topics
+        if r.topics is not None and r.topics != topics_now.get(mid, []):
+            topic_changes[mid] = r.topics
             changed = True
         counts["updated" if changed else "unchanged"] += 1
     counts["added"] += len(fresh)  # new on this list, whether or not we knew the person
-    if upgrades:
-        conn.execute(
-            update(Membership)
-            .where(Membership.id.in_(upgrades))
-            .values(status=Status.ACTIVE.value, status_changed_at=now, status_source=Method.IMPORT)
-        )
+    drv.many(
+        "UPDATE memberships SET status = ?, status_changed_at = ?, status_source = ? WHERE id = ?",
+        [(Status.ACTIVE.value, at, Method.IMPORT.value, mid) for mid in upgrades],
+    )
+    consent_for = list(upgrades)
     if fresh:
-        conn.execute(
-            insert(Membership),
-            [
-                {
-                    "subscriber_id": ids[r.address.key],
-                    "list_name": list_name,
-                    "status": status.value,
-                    "status_changed_at": now,
-                    "created_at": now,
-                    "status_source": Method.IMPORT.value,
-                    "status_edition_id": None,
-                }
-                for r in fresh
-            ],
-        )
         fresh_ids = dict(
-            conn.execute(
-                select(Membership.subscriber_id, Membership.id).where(
-                    Membership.list_name == list_name,
-                    Membership.subscriber_id.in_([ids[r.address.key] for r in fresh]),
-                )
-            ).all()
-        )
+            drv.insert(
+                "memberships",
+                ("subscriber_id", "list_name", "status", "status_changed_at", "created_at",
+                 "status_source"),
+                [(ids[r.address.key], list_name, new_status, at, at, by) for r in fresh],
+                returning="subscriber_id, id",
+            )
+        )  # fmt: skip
         for r in fresh:
             if r.topics:
                 topic_changes[fresh_ids[ids[r.address.key]]] = r.topics
-        consent_for = list(fresh_ids.values()) + upgrades
-    else:
-        consent_for = upgrades
-    if consent_for:
-        conn.execute(
-            insert(Consent),
-            [
-                {"membership_id": mid, "at": now, "method": Method.IMPORT.value, "ip": None,
-                 "text": f"imported from {source}"}
-                for mid in consent_for
-            ],
-        )  # fmt: skip
+        consent_for += list(fresh_ids.values())
+    text = f"imported from {source}"
+    drv.insert(
+        "consents",
+        ("membership_id", "at", "method", "ip", "text"),
+        [(mid, at, by, None, text) for mid in consent_for],
+    )
     if topic_changes:
-        conn.execute(
-            delete(MembershipTopic).where(MembershipTopic.membership_id.in_(topic_changes))
-        )
-        conn.execute(
-            insert(MembershipTopic),
-            [{"membership_id": mid, "topic": t} for mid, ts in topic_changes.items() for t in ts],
+        drv.run_in("DELETE FROM membership_topics WHERE membership_id IN ({in})", topic_changes)
+        drv.insert(
+            "membership_topics",
+            ("membership_id", "topic"),
+            [(mid, t) for mid, ts in topic_changes.items() for t in ts],
         )
 
 

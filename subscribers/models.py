@@ -62,7 +62,8 @@ class Subscriber(SubscribersBase):
     # The address lower-cased: what identity, duplicates and suppression are decided on.
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     # The ASCII domain, so domain suppressions are an indexed join.
-    domain: Mapped[str] = mapped_column(String(255), index=True)
+    # (No index: only suppression checks join on it, and they probe the suppressions side.)
+    domain: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200), default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

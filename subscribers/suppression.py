@@ -34,11 +34,12 @@ class AddressHasher:
 
     def hash(self, email_key: str) -> str:
         """The hash stored for an address (newest key)."""
-        return hmac.new(self._keys[0], email_key.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._keys[0], email_key.encode(), "sha256").hex()
 
     def all_hashes(self, email_key: str) -> list[str]:
         """The hash under every key, to match entries made before a rotation."""
-        return [hmac.new(k, email_key.encode(), hashlib.sha256).hexdigest() for k in self._keys]
+        data = email_key.encode()
+        return [hmac.digest(k, data, "sha256").hex() for k in self._keys]
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,18 @@ def test_production_needs_a_secret_key() -> None:
         )
 
 
+@pytest.mark.parametrize("key", ["", "   ", "short", "change-me-please"[:9]])
+def test_production_refuses_an_empty_or_weak_secret_key(key: str) -> None:
+    with pytest.raises(ConfigError, match="DIGEST_SECRET_KEY"):
+        load_settings(
+            env={
+                "DIGEST_ENVIRONMENT": "production",
+                "DIGEST_BASE_URL": "https://news.example.com",
+                "DIGEST_SECRET_KEY": key,
+            }
+        )
+
+
 def test_bad_subject_field(tmp_path: Path) -> None:
     path = tmp_path / "d.toml"
     path.write_text('[newsletters.w]\ntitle = "W"\ntags = ["a"]\nsubject = "{titel}"\n')

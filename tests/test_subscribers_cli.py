@@ -79,3 +79,32 @@ def test_import_dry_run_and_report(cfg: list[str], tmp_path: Path) -> None:
     assert "would add 1" in out and "people.csv:3: unknown topic: golf" in out
     assert report.read_text().count("\n") == 3
     assert "weekly" not in run(*cfg, "subscribers", "counts")
+
+
+def test_pending_add_writes_a_confirmation_that_confirms(
+    cfg: list[str], db_url: str, config_file: Path
+) -> None:
+    import email
+    from email import policy
+
+    from digest.app import create_app
+    from digest.config import load_settings
+    from subscribers import ops
+    from tests.conftest import NOW
+
+    out = run(*cfg, "subscribers", "add", "pat@example.com", "--list", "weekly",
+              "--status", "pending", "--name", "Pat\r\nBcc: x@example.com")  # fmt: skip
+    path = Path(out.split("written to ")[1].strip())
+    msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert msg["To"].addresses[0].addr_spec == "pat@example.com"
+    assert "Bcc" not in msg and "\n" not in str(msg["To"])
+    body = msg.get_content()
+    token = body.split("/confirm/")[1].split()[0]
+    app = create_app(load_settings(config_file, overrides={"database_url": db_url}), lambda: NOW)
+    try:
+        sub_id, list_name = app.signer.read_confirm(token, app.settings.subscribers.confirm_max_age)
+        with app.engine.begin() as conn:
+            assert ops.confirm(conn, sub_id, list_name, now=NOW)
+        assert "active" in run(*cfg, "subscribers", "show", "pat@example.com")
+    finally:
+        app.close()

@@ -201,3 +201,27 @@ def test_status_is_one_of_the_known_ones() -> None:
     assert {s.value for s in Status} == {
         "pending", "active", "unsubscribed", "bounced", "complained"
     }  # fmt: skip
+
+
+def test_migration_backfills_keys_of_existing_subscribers(db_url: str) -> None:
+    from sqlalchemy import text
+
+    from digest.db import create_db_engine, upgrade
+
+    engine = create_db_engine(db_url)
+    try:
+        upgrade(engine, "0007")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO subscribers (email, name, attributes, created_at, updated_at) "
+                    "VALUES ('Old.Reader@Example.com', 'Old', '{}', :t, :t)"
+                ),
+                {"t": NOW.replace(tzinfo=None)},
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            row = conn.execute(select(Subscriber.email_key, Subscriber.domain)).one()
+        assert tuple(row) == ("old.reader@example.com", "example.com")
+    finally:
+        engine.dispose()

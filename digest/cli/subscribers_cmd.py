@@ -11,6 +11,7 @@ import click
 from sqlalchemy import Connection
 
 from digest.cli import State, cli
+from digest.confirmations import send_confirmation
 from subscribers import ops
 from subscribers.errors import NotFound
 from subscribers.export import export_list
@@ -146,6 +147,9 @@ def add(
     click.echo(
         f"{email}: {result.status} on {list_name}" + ("" if result.changed else " (no change)")
     )
+    if result.needs_confirmation and result.subscriber_id is not None:
+        path = send_confirmation(app, result.subscriber_id, list_name)
+        click.echo(f"confirmation email written to {path}")
 
 
 @subscribers.command("show")

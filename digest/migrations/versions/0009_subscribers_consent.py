@@ -43,7 +43,6 @@ def upgrade() -> None:
         batch.alter_column("domain", existing_type=sa.String(length=255), nullable=False)
         batch.drop_constraint("uq_subscribers_email", type_="unique")
         batch.create_unique_constraint("uq_subscribers_email_key", ["email_key"])
-        batch.create_index("ix_subscribers_domain", ["domain"])
     with op.batch_alter_table("memberships") as batch:
         batch.add_column(
             sa.Column("status_source", sa.String(length=32), nullable=False, server_default="")
@@ -109,7 +108,6 @@ def downgrade() -> None:
         batch.drop_column("status_edition_id")
         batch.drop_column("status_source")
     with op.batch_alter_table("subscribers") as batch:
-        batch.drop_index("ix_subscribers_domain")
         batch.drop_constraint("uq_subscribers_email_key", type_="unique")
         batch.create_unique_constraint("uq_subscribers_email", ["email"])
         batch.drop_column("domain")
