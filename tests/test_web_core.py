@@ -17,6 +17,7 @@ from digest.web.models import AuditEntry, ProviderEvent, WebUser
 from digest.web.server import create_web_app
 from subscribers.models import Membership
 from subscribers.store import add_subscriber
+from subscribers.suppression import is_suppressed
 from tests.conftest import NOW
 from tests.webkit import PASSWORD, SendGridSigner, body, make_user, sign_in
 
@@ -218,6 +219,10 @@ def test_webhook_applies_bounces_complaints_and_dedupes_replays(
     assert _status(webapp, reader) == "active"
     with webapp.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ProviderEvent)).scalar() == 3002
+        # Both addresses are suppressed, so no later import or sign-up brings them back.
+        assert is_suppressed(conn, "bounce@example.org", hasher=webapp.hasher)
+        assert is_suppressed(conn, "spam@example.org", hasher=webapp.hasher)
+        assert not is_suppressed(conn, "reader@example.org", hasher=webapp.hasher)
 
 
 def test_openapi_describes_the_machine_routes(client: TestClient, webapp: App) -> None:

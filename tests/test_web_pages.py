@@ -18,7 +18,8 @@ from digest.store import editions
 from digest.store.editions import EditionRow
 from digest.web.server import create_web_app
 from digest.workflow import prepare_draft, send
-from subscribers.models import Membership, Subscriber
+from subscribers.models import Consent, Membership, Subscriber
+from subscribers.ops import topics_of
 from subscribers.store import add_subscriber
 from tests.conftest import NOW, write_article
 from tests.webkit import make_user, sign_in
@@ -172,8 +173,13 @@ def test_reader_subscribes_confirms_chooses_topics_and_leaves(app: App, client: 
         assert conn.execute(select(Membership.status)).scalar_one() == "active"
     client.post(prefs.group(1), data={"name": "Nia", "topics:weekly": ["housing"]})
     with app.engine.connect() as conn:
-        attrs, name = conn.execute(select(Subscriber.attributes, Subscriber.name)).one()
-    assert attrs["topics"] == {"weekly": ["housing"]} and name == "Nia"
+        sub_id, name = conn.execute(select(Subscriber.id, Subscriber.name)).one()
+        assert topics_of(conn, sub_id, "weekly") == ["housing"] and name == "Nia"
+        # The sign-up and the confirmation each left a consent record.
+        assert [c.method for c in conn.execute(select(Consent.method).order_by(Consent.id))] == [
+            "form",
+            "confirm",
+        ]
     client.post(prefs.group(1), data={"name": "Nia", "leave:weekly": "1"})
     with app.engine.connect() as conn:
         assert conn.execute(select(Membership.status)).scalar_one() == "unsubscribed"
@@ -310,3 +316,25 @@ def test_every_refusal_is_a_clear_4xx(app: App, client: TestClient, draft: Editi
         ).status_code
         == 401
     )
+
+
+def test_a_suppressed_address_gets_the_same_answer_and_no_email(
+    app: App, client: TestClient
+) -> None:
+    from subscribers.suppression import suppress
+
+    with app.engine.begin() as conn:
+        suppress(conn, "gone@example.org", reason="hard bounce", source="test", now=NOW)
+    token = _form_token(client)
+    ok = client.post("/subscribe/weekly", data={"form_token": token, "email": "fresh@example.org"})
+    r = client.post("/subscribe/weekly", data={"form_token": token, "email": "Gone@Example.org"})
+    assert r.status_code == 200 and r.text == ok.text.replace(
+        "fresh@example.org", "Gone@Example.org"
+    )
+    with app.engine.connect() as conn:
+        members = conn.execute(select(Subscriber.email).join(Membership)).scalars().all()
+    assert members == ["fresh@example.org"]
+    confirmations = list((app.settings.outbox_dir / "confirm").rglob("*.eml"))
+    assert len(confirmations) == 1
+    page = client.get("/ops/suppression", follow_redirects=False)
+    assert page.status_code in (303, 401, 403)  # operators only

@@ -1,9 +1,8 @@
 """The web app's one door into subscriber-list management.
 
-Every change the web app makes to a subscriber or a membership goes through this module, so the
-subscribers library (subscribe_pending, confirm, unsubscribe, set_topics, mark_bounced,
-mark_complained, suppress, is_suppressed) can replace these bodies without touching the routes.
-Until then it works on today's tables (subscribers, memberships) directly.
+Every change the web app makes to a subscriber or a membership goes through this module and on
+into the subscribers library (`subscribers.ops`), which keeps statuses with their history,
+consent records, topics and the suppression list. The routes speak only to this module.
 """
 
 from __future__ import annotations
@@ -12,19 +11,15 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, func, or_, select, update
 
-from subscribers.addresses import normalise_email
-from subscribers.models import Membership, Status, Subscriber
-from subscribers.store import add_subscriber
+from subscribers import ops
+from subscribers.addresses import InvalidAddress, parse_address
+from subscribers.models import Membership, Subscriber, Suppression
+from subscribers.suppression import AddressHasher
 from subscribers.tokens import InvalidToken
-
-# Statuses a subscriber can leave by unsubscribing; bounced and complained stay as they are.
-_LEAVABLE = (Status.ACTIVE.value, Status.PENDING.value)
-_SUPPRESSED = (Status.BOUNCED.value, Status.COMPLAINED.value)
 
 
 @dataclass(frozen=True)
@@ -83,74 +78,78 @@ class PageTokens:
             raise InvalidToken("invalid or expired link") from None
 
 
-def _set_status(
+def subscribe_pending(
+    conn: Connection,
+    email: str,
+    list_name: str,
+    name: str,
+    now: datetime,
+    *,
+    ip: str | None = None,
+    hasher: AddressHasher | None = None,
+) -> int | None:
+    """Record a web sign-up awaiting confirmation; the id to confirm, or None to send nothing.
+
+    None covers suppressed addresses and members who are already active: the form answers the
+    same in every case, so it never reveals who is on a list.
+    """
+    result = ops.subscribe_pending(
+        conn, email, list_name, now=now, ip=ip, name=name, hasher=hasher,
+        consent_text="subscribe form on the web site",
+    )  # fmt: skip
+    return result.subscriber_id if result.needs_confirmation else None
+
+
+def confirm(
     conn: Connection,
     subscriber_id: int,
-    list_name: str | None,
-    status: Status,
-    allowed_from: Sequence[str],
+    list_name: str,
     now: datetime,
-) -> int:
-    query = update(Membership).where(
-        Membership.subscriber_id == subscriber_id, Membership.status.in_(list(allowed_from))
-    )
-    if list_name is not None:
-        query = query.where(Membership.list_name == list_name)
-    return conn.execute(query.values(status=status.value, status_changed_at=now)).rowcount
-
-
-def subscribe_pending(
-    conn: Connection, email: str, list_name: str, name: str, now: datetime
-) -> int:
-    """Record a web sign-up awaiting confirmation; an unsubscribed member may come back."""
-    sub_id, _ = add_subscriber(conn, email, list_name, now, name=name, status=Status.PENDING)
-    _set_status(conn, sub_id, list_name, Status.PENDING, [Status.UNSUBSCRIBED.value], now)
-    return sub_id
-
-
-def confirm(conn: Connection, subscriber_id: int, list_name: str, now: datetime) -> bool:
-    """Double opt-in done: pending becomes active. True when the confirmation changed anything."""
-    return bool(
-        _set_status(conn, subscriber_id, list_name, Status.ACTIVE, [Status.PENDING.value], now)
-    )
+    *,
+    ip: str | None = None,
+    hasher: AddressHasher | None = None,
+) -> bool:
+    """Double opt-in done: pending becomes active, with a consent record."""
+    return ops.confirm(conn, subscriber_id, list_name, now=now, ip=ip, hasher=hasher)
 
 
 def unsubscribe(
     conn: Connection, subscriber_id: int, list_name: str, *, source: str, now: datetime
 ) -> bool:
     """Leave one list at once; doing it twice changes nothing. True when it changed the status."""
-    del source  # recorded by the subscribers library's history once it is wired in
-    return bool(_set_status(conn, subscriber_id, list_name, Status.UNSUBSCRIBED, _LEAVABLE, now))
+    return ops.unsubscribe(conn, subscriber_id, list_name, source=source, now=now)
 
 
-def mark_bounced(conn: Connection, subscriber_id: int, now: datetime) -> int:
-    """A hard bounce: the address is bad on every list."""
-    return _set_status(conn, subscriber_id, None, Status.BOUNCED, _LEAVABLE, now)
+def mark_bounced(
+    conn: Connection, subscriber_id: int, now: datetime, hasher: AddressHasher | None = None
+) -> int:
+    """A hard bounce: bounced on every list, and the address suppressed so no import re-adds it."""
+    changed = ops.mark_bounced(conn, subscriber_id, now=now, source="webhook")
+    email = conn.execute(select(Subscriber.email).where(Subscriber.id == subscriber_id)).scalar()
+    if email:
+        ops.suppress(conn, email, reason="hard bounce", source="webhook", now=now, hasher=hasher)
+    return changed
 
 
-def mark_complained(conn: Connection, subscriber_id: int, now: datetime) -> int:
-    """A spam complaint: never mail this address again, on any list."""
-    allowed = [*_LEAVABLE, Status.UNSUBSCRIBED.value, Status.BOUNCED.value]
-    return _set_status(conn, subscriber_id, None, Status.COMPLAINED, allowed, now)
+def mark_complained(
+    conn: Connection, subscriber_id: int, now: datetime, hasher: AddressHasher | None = None
+) -> int:
+    """A spam complaint: complained on every list and suppressed; never mailed again."""
+    return ops.mark_complained(conn, subscriber_id, now=now, source="webhook", hasher=hasher)
 
 
 def is_suppressed(conn: Connection, subscriber_id: int) -> bool:
-    """True when any membership says the address must not be mailed (bounced, complained)."""
-    row = conn.execute(
-        select(Membership.id).where(
-            Membership.subscriber_id == subscriber_id, Membership.status.in_(_SUPPRESSED)
-        )
-    ).first()
-    return row is not None
+    """True when the address (or its domain) is on the suppression list."""
+    email = conn.execute(select(Subscriber.email).where(Subscriber.id == subscriber_id)).scalar()
+    return bool(email) and ops.is_suppressed(conn, str(email))
 
 
 def find_by_email(conn: Connection, email: str) -> int | None:
-    """A subscriber's id by address, if known."""
+    """A subscriber's id by address (any case), if known."""
     try:
-        address = normalise_email(email)
-    except ValueError:
+        return ops.find_subscriber(conn, email)
+    except InvalidAddress:
         return None
-    return conn.execute(select(Subscriber.id).where(Subscriber.email == address)).scalar()
 
 
 def find_many_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, int]:
@@ -158,17 +157,19 @@ def find_many_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, int
     wanted: dict[str, list[str]] = {}
     for given in emails:
         try:
-            wanted.setdefault(normalise_email(given), []).append(given)
-        except ValueError:
+            wanted.setdefault(parse_address(given).key, []).append(given)
+        except InvalidAddress:
             continue
     found: dict[str, int] = {}
     keys = sorted(wanted)
     for i in range(0, len(keys), 500):
         rows = conn.execute(
-            select(Subscriber.email, Subscriber.id).where(Subscriber.email.in_(keys[i : i + 500]))
+            select(Subscriber.email_key, Subscriber.id).where(
+                Subscriber.email_key.in_(keys[i : i + 500])
+            )
         )
-        for address, sub_id in rows:
-            for given in wanted[address]:
+        for key, sub_id in rows:
+            for given in wanted[key]:
                 found[given] = int(sub_id)
     return found
 
@@ -176,7 +177,7 @@ def find_many_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, int
 def get_subscriber(conn: Connection, subscriber_id: int) -> SubscriberView | None:
     """One subscriber with memberships and topics."""
     row = conn.execute(
-        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.attributes).where(
+        select(Subscriber.id, Subscriber.email, Subscriber.name).where(
             Subscriber.id == subscriber_id
         )
     ).first()
@@ -187,12 +188,11 @@ def get_subscriber(conn: Connection, subscriber_id: int) -> SubscriberView | Non
         .where(Membership.subscriber_id == subscriber_id)
         .order_by(Membership.list_name)
     ).all()
-    attrs: dict[str, Any] = dict(row.attributes or {})
     return SubscriberView(
         id=row.id,
         email=row.email,
         name=row.name,
-        topics={k: list(v) for k, v in dict(attrs.get("topics", {})).items()},
+        topics={m.list_name: ops.topics_of(conn, subscriber_id, m.list_name) for m in members},
         memberships=[MemberView(*m) for m in members],
     )
 
@@ -200,19 +200,8 @@ def get_subscriber(conn: Connection, subscriber_id: int) -> SubscriberView | Non
 def set_topics(
     conn: Connection, subscriber_id: int, list_name: str, topics: list[str], now: datetime
 ) -> None:
-    """Which of a list's sections a subscriber wants (kept in the subscriber's attributes)."""
-    attrs = conn.execute(
-        select(Subscriber.attributes).where(Subscriber.id == subscriber_id)
-    ).scalar_one()
-    data = dict(attrs or {})
-    chosen = dict(data.get("topics", {}))
-    chosen[list_name] = sorted(set(topics))
-    data["topics"] = chosen
-    conn.execute(
-        update(Subscriber)
-        .where(Subscriber.id == subscriber_id)
-        .values(attributes=data, updated_at=now)
-    )
+    """Which of a list's sections a subscriber wants (none chosen: every section)."""
+    ops.set_topics(conn, subscriber_id, list_name, topics, now=now)
 
 
 def set_name(conn: Connection, subscriber_id: int, name: str, now: datetime) -> None:
@@ -236,16 +225,21 @@ def search(conn: Connection, text: str, limit: int = 50) -> list[tuple[int, str,
     return [(r.id, r.email, r.name) for r in rows]
 
 
-def suppressed(conn: Connection, limit: int = 500) -> list[tuple[int, str, str, str, datetime]]:
-    """The suppression list: (id, email, list, status, since), newest first."""
+def suppressed(
+    conn: Connection, limit: int = 500
+) -> list[tuple[str, str, str, datetime, int | None]]:
+    """The suppression list, newest first: (address or domain, reason, source, since, id)."""
     rows = conn.execute(
         select(
-            Subscriber.id, Subscriber.email, Membership.list_name, Membership.status,
-            Membership.status_changed_at,
+            Suppression.email_key, Suppression.domain, Suppression.reason, Suppression.source,
+            Suppression.created_at, Subscriber.id,
         )
-        .join(Membership, Membership.subscriber_id == Subscriber.id)
-        .where(Membership.status.in_(_SUPPRESSED))
-        .order_by(Membership.status_changed_at.desc())
+        .outerjoin(Subscriber, Subscriber.email_key == Suppression.email_key)
+        .order_by(Suppression.created_at.desc(), Suppression.id.desc())
         .limit(limit)
     ).all()  # fmt: skip
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    out = []
+    for r in rows:
+        target = r.email_key or (f"*@{r.domain}" if r.domain else "an erased address (hash)")
+        out.append((target, r.reason, r.source, r.created_at, r.id))
+    return out

@@ -69,7 +69,7 @@ async def sendgrid_webhook(request: Request) -> Response:
 
     def work() -> WebhookAnswer:
         with st.writing(), st.app.engine.begin() as conn:
-            result = store_events(conn, events, now)
+            result = store_events(conn, events, now, st.app.hasher)
         return WebhookAnswer(**result.__dict__)
 
     answer = await run_in_threadpool(work)

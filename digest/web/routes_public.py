@@ -98,7 +98,11 @@ async def subscribe(request: Request, newsletter: str) -> Response:
     def work() -> None:
         now = st.app.clock()
         with st.app.engine.begin() as conn:
-            sub_id = lists.subscribe_pending(conn, email, newsletter, name, now)
+            sub_id = lists.subscribe_pending(
+                conn, email, newsletter, name, now, ip=client_ip(request), hasher=st.app.hasher
+            )
+        if sub_id is None:  # suppressed or already a member: no email, the same answer
+            return
         link = f"{st.app.settings.base_url}/confirm/{st.tokens.confirm_token(sub_id, newsletter)}"
         send_confirmation(st.app, email, title, link)
 
@@ -125,7 +129,9 @@ def confirm(request: Request, token: str) -> Response:
     except InvalidToken:
         raise HTTPException(status_code=400, detail="this confirm link is not valid") from None
     with st.app.engine.begin() as conn:
-        lists.confirm(conn, sub_id, newsletter, st.app.clock())
+        lists.confirm(
+            conn, sub_id, newsletter, st.app.clock(), ip=client_ip(request), hasher=st.app.hasher
+        )
     prefs = f"/preferences/{st.tokens.preferences_token(sub_id)}"
     return render(
         request,

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from digest.models import Delivery, Edition
 from digest.web import lists
 from digest.web.models import ProviderEvent
+from subscribers.suppression import AddressHasher
 
 SIGNATURE_HEADER = EventWebhookHeader.SIGNATURE
 TIMESTAMP_HEADER = EventWebhookHeader.TIMESTAMP
@@ -167,7 +168,12 @@ def _is_hard(row: dict[str, Any]) -> bool:
     return row["event"] == "dropped" and ("invalid" in reason or "bounced address" in reason)
 
 
-def store_events(conn: Connection, events: list[dict[str, Any]], now: datetime) -> WebhookResult:
+def store_events(
+    conn: Connection,
+    events: list[dict[str, Any]],
+    now: datetime,
+    hasher: AddressHasher | None = None,
+) -> WebhookResult:
     """Store each event once; for new ones, apply bounces, complaints and unsubscribes."""
     result = WebhookResult(received=len(events))
     rows = [r for r in (_row(e, now) for e in events) if r is not None]
@@ -185,10 +191,10 @@ def store_events(conn: Connection, events: list[dict[str, Any]], now: datetime) 
         sub = int(r["subscriber_id"])
         changed = 0
         if r["event"] in ("bounce", "dropped") and _is_hard(r):
-            changed = lists.mark_bounced(conn, sub, now)
+            changed = lists.mark_bounced(conn, sub, now, hasher)
             key = "bounced"
         elif r["event"] == "spamreport":
-            changed = lists.mark_complained(conn, sub, now)
+            changed = lists.mark_complained(conn, sub, now, hasher)
             key = "complained"
         elif r["event"] in ("unsubscribe", "group_unsubscribe"):
             newsletter = newsletters.get(r["edition_id"] or 0)
