@@ -62,6 +62,8 @@ class EditionContent:
     preheader: str
     intro: str
     sections: list[Section]
+    # True once an editor changed this draft by hand: it is then kept, not rebuilt.
+    edited: bool = False
 
     @property
     def stories(self) -> list[Story]:

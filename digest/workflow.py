@@ -33,17 +33,26 @@ log = logging.getLogger(__name__)
 
 
 def prepare_draft(
-    app: App, newsletter: str, now: datetime, scheduled_for: datetime | None = None
+    app: App,
+    newsletter: str,
+    now: datetime,
+    scheduled_for: datetime | None = None,
+    *,
+    rebuild: bool = False,
 ) -> EditionRow:
     """Build (or rebuild) the newsletter's draft from the articles in its window.
 
     An edition past the draft stage (approved, sending, failed) is returned as it is: what an
     editor approved is what goes out, and an interrupted send resumes with the same content.
+    A draft an editor changed by hand is kept too, unless `rebuild` says otherwise; a rebuild
+    keeps the pins, removals and rewritten stories (they are stored apart), not the order.
     """
     settings = app.settings.newsletter(newsletter)
     with app.engine.begin() as conn:
         current = editions.open_edition(conn, newsletter)
         if current is not None and current.status != Status.DRAFT:
+            return current
+        if current is not None and current.content.edited and not rebuild:
             return current
         history = History(
             frozenset(sent_article_ids(conn, newsletter)), last_sent_at(conn, newsletter)

@@ -338,3 +338,34 @@ def test_a_suppressed_address_gets_the_same_answer_and_no_email(
     assert len(confirmations) == 1
     page = client.get("/ops/suppression", follow_redirects=False)
     assert page.status_code in (303, 401, 403)  # operators only
+
+
+def test_desk_edits_survive_the_scheduler_and_a_rebuild_keeps_them(
+    app: App, client: TestClient, draft: EditionRow, tmp_path: Path
+) -> None:
+    make_user(app, "ada", "editor", email="ada@example.com")
+    csrf = sign_in(client, "ada")
+    url = f"/desk/editions/{draft.id}/edit"
+    story = draft.content.sections[0].stories[0]
+    form = {"csrf": csrf, "op": "story", "sec": 0, "idx": 0, "headline": "Desk headline",
+            "summary": "Rewritten on the desk."}  # fmt: skip
+    assert client.post(url, data=form).status_code == 200
+    # A new article arrives; the scheduler's draft job (or `digest preview`) runs again.
+    write_article(
+        tmp_path / "late", "late.md", title="Ferry timetable changes", date="-1h",
+        tags=["transit"], body="The ferry adds an evening crossing from May. Fares stay the same.",
+        url="https://x.example/late",
+    )  # fmt: skip
+    ingest_path(app.engine, tmp_path / "late", NOW)
+    kept = prepare_draft(app, "weekly", NOW)
+    assert kept.content.edited and "Ferry timetable changes" not in str(kept.content.to_json())
+    assert kept.content.stories[0].headline == "Desk headline"
+    # The editor asks for a rebuild: the new article comes in, the rewritten story stays.
+    r = client.post(f"/desk/editions/{draft.id}/action", data={"csrf": csrf, "action": "rebuild"})
+    assert r.status_code == 200
+    rebuilt = _edition(app).content
+    headlines = {s.headline for s in rebuilt.stories}
+    assert "Ferry timetable changes" in headlines and "Desk headline" in headlines
+    [edited] = [s for s in rebuilt.stories if s.headline == "Desk headline"]
+    assert edited.article_ids == story.article_ids and edited.summary == "Rewritten on the desk."
+    assert not rebuilt.edited

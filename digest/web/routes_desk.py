@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from digest.edition import EditionContent
 from digest.lifecycle import allowed_actions, history, transition
 from digest.message import Recipient
 from digest.models import Edition
 from digest.providers import create_mailer
-from digest.store import deliveries, editions
+from digest.store import deliveries, editions, story_edits
 from digest.store.editions import EditionRow
 from digest.web import editing
 from digest.web.accounts import Role, record
 from digest.web.state import checked_form, render, require, state
 from digest.web.webhook import figures
-from digest.workflow import prepare
+from digest.workflow import prepare, prepare_draft
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 ACTIONS = ("approve", "reopen", "cancel")
@@ -143,6 +144,27 @@ def _apply(content: EditionContent, form: dict[str, str]) -> tuple[EditionConten
     raise HTTPException(status_code=400, detail=f"unknown change {op!r}")
 
 
+def _remember(
+    conn: Connection, edition: EditionRow, op: str, form: dict[str, str], actor: str, now: datetime
+) -> None:
+    """Store pins, removals and rewritten stories apart, so a rebuild of the draft keeps them."""
+    if op not in ("pin", "remove", "story"):
+        return
+    story = edition.content.sections[int(form["sec"])].stories[int(form["idx"])]
+    if not story.article_ids:
+        return
+    values: dict[str, bool | str | None] = (
+        {"pinned": True}
+        if op == "pin"
+        else {"removed": True}
+        if op == "remove"
+        else {"headline": form.get("headline", ""), "summary": form.get("summary", "")}
+    )
+    story_edits.save_edit(
+        conn, edition.newsletter, edition.number, story.article_ids[0], actor, now, **values
+    )
+
+
 @router.post("/editions/{edition_id}/edit")
 async def edit(request: Request, edition_id: int) -> Response:
     """One change to the draft; saved at once and written to the audit log."""
@@ -157,7 +179,8 @@ async def edit(request: Request, edition_id: int) -> Response:
     content, op = _apply(edition.content, form)
     now = st.app.clock()
     with st.app.engine.begin() as conn:
-        editions.save_draft(conn, content, now)
+        _remember(conn, edition, op, form, f"web:{user.username}", now)
+        editions.save_draft(conn, replace(content, edited=True), now)
         detail = f"sec={form.get('sec', '')} idx={form.get('idx', '')}"
         record(
             conn,
@@ -176,6 +199,8 @@ async def act(request: Request, edition_id: int) -> Response:
     user = require(request, Role.EDITOR)
     form = await checked_form(request)
     action = form.get("action", "")
+    if action == "rebuild":
+        return _rebuild(request, edition_id, user.username)
     if action not in ACTIONS:
         raise HTTPException(status_code=400, detail=f"unknown action {action!r}")
     st = state(request)
@@ -192,6 +217,20 @@ async def act(request: Request, edition_id: int) -> Response:
             now,
         )
     return RedirectResponse(f"/desk/editions/{edition_id}", status_code=303)
+
+
+def _rebuild(request: Request, edition_id: int, username: str) -> Response:
+    """Build the draft again from the articles, keeping pins, removals and rewritten stories."""
+    st = state(request)
+    edition = _edition(request, edition_id)
+    if edition.status != "draft":
+        raise HTTPException(status_code=409, detail=f"the edition is {edition.status}")
+    now = st.app.clock()
+    rebuilt = prepare_draft(st.app, edition.newsletter, now, edition.scheduled_for, rebuild=True)
+    with st.app.engine.begin() as conn:
+        target = f"{edition.newsletter}#{edition.number}"
+        record(conn, username, "edition.rebuild", target, "", now)
+    return RedirectResponse(f"/desk/editions/{rebuilt.id}", status_code=303)
 
 
 @router.post("/editions/{edition_id}/test")
