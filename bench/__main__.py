@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import render, stories, summaries
+from bench import draft, render, stories, summaries
 
 
 def main() -> None:
@@ -10,6 +10,7 @@ def main() -> None:
     render.main()
     summaries.main()
     stories.main()
+    draft.main()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from digest.edition import build_edition
 from digest.select import select_articles
 from digest.settings import NewsletterSettings, StoriesSettings
-from digest.stories import make_stories, story_summary
 from digest.store.articles import ArticleRecord
+from digest.stories import make_stories, story_summary
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TAGS = ["transit", "housing", "climate", "open-source"]

@@ -34,9 +34,6 @@ TIME_SCALE_DAYS = 3.0
 # Fewer words of text than this and an article is compared as a headline.
 SHORT_TEXT_WORDS = 25
 NEIGHBOURS = 200
-# Words in more than this share of the articles say little about which event and make the
-# similarity product dense; they are dropped (when there are enough articles to tell).
-MAX_DF = 0.5
 _BLOCK = 2048
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]+|\d[\d,.]*\w*)")
 
@@ -67,9 +64,7 @@ def vectors(
     from sklearn.preprocessing import normalize
 
     docs = [f"{it.title} {it.title} {it.text}" for it in items]
-    words = TfidfVectorizer(
-        sublinear_tf=True, stop_words="english", dtype=np.float32, max_df=MAX_DF
-    )
+    words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
     matrix = words.fit_transform(docs)
     if name_boost > 0:
         names = [_names(it) for it in items]
