@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import extraction, ingest, render, stories, subscribers, summaries, web
+from bench import draft, extraction, ingest, render, stories, subscribers, summaries, web
 
 
 def main() -> None:
@@ -11,6 +11,7 @@ def main() -> None:
     extraction.main()
     summaries.main()
     stories.main()
+    draft.main()
     web.main()
     ingest.main()
     subscribers.main()

@@ -125,11 +125,15 @@ def _candidates(docs: Sequence[Document]) -> list[_Candidate]:
     for *_, bag in parsed:
         centroid.update(set(bag))
     titles = [Counter(terms(doc.title)) for doc in docs]
+    centroid_sq = sum(v * v for v in centroid.values())
     out: list[_Candidate] = []
     for d, i, sentence, bag in parsed:
-        others = centroid.copy()
-        others.subtract(set(bag))
-        centrality = _cosine(bag, +others)
+        # Cosine with the centroid of the *other* sentences (this one's words taken out once),
+        # computed from the totals in O(words of the sentence).
+        dot = sum(v * (centroid[k] - 1) for k, v in bag.items())
+        others_sq = centroid_sq - sum(2 * centroid[k] - 1 for k in bag)
+        bag_sq = sum(v * v for v in bag.values())
+        centrality = dot / math.sqrt(bag_sq * others_sq) if dot > 0 and others_sq > 0 else 0.0
         title_sim = _cosine(bag, titles[d]) if titles[d] else 0.0
         position = math.exp(-POSITION_DECAY * i)
         score = docs[d].weight * (

@@ -13,10 +13,16 @@ from digest.stories import Changes, Edit
 def edits_for(conn: Connection, newsletter: str, number: int) -> Changes:
     """The edits made to edition `number` of the newsletter."""
     rows = conn.execute(
-        select(StoryEdit)
+        select(
+            StoryEdit.story_key,
+            StoryEdit.pinned,
+            StoryEdit.removed,
+            StoryEdit.headline,
+            StoryEdit.summary,
+        )
         .where(StoryEdit.newsletter == newsletter, StoryEdit.number == number)
         .order_by(StoryEdit.story_key)
-    ).scalars()
+    ).all()
     return Changes(
         tuple(
             Edit(r.story_key, bool(r.pinned), bool(r.removed), r.headline, r.summary) for r in rows

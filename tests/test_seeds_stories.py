@@ -1,0 +1,76 @@
+"""The shared seeds as stories: 001–004 tell one story; the tag archive 000 keeps events apart.
+
+Seed 001's page title is site chrome ("Skip to content") until ingestion extracts the real
+headline, so it is given its headline here, as ingestion will.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from digest.grouping import Item, group
+from digest.ingest.files import parse_text_file
+from digest.summarize import summarize
+from tests.conftest import SHARED
+
+SEEDS = SHARED / "seeds"
+pytestmark = pytest.mark.skipif(
+    not SEEDS.is_dir(), reason=f"{SEEDS} is absent (../shared not beside the repo)"
+)
+HEADLINE_001 = "Microsoft-OpenAI Agreement: A Decisive Step Toward the For-Profit Revolution in AI"
+
+
+def archive_items() -> list[Item]:
+    """The tag archive 000 split into its articles (a bullet line opens each)."""
+    raw = next(SEEDS.glob("000_*.txt")).read_text(encoding="utf-8")
+    parts = re.split(r"^  • (.+)$", raw, flags=re.M)  # articles: two spaces, a bullet
+    return [Item(parts[i].strip(), parts[i + 1].strip()) for i in range(1, len(parts), 2)]
+
+
+def single(prefix: str) -> Item:
+    [path] = SEEDS.glob(f"{prefix}_*.txt")
+    art = parse_text_file(Path(path), "seeds")
+    title = HEADLINE_001 if prefix == "001" else art.title
+    return Item(title, art.text)
+
+
+def pool() -> list[Item]:
+    """The five seed files as one draft's candidates: 001–004, then the archive's articles."""
+    return [single(p) for p in ("001", "002", "003", "004")] + archive_items()
+
+
+def test_no_two_archive_articles_about_different_subjects_merge() -> None:
+    items = pool()
+    assert len(items) >= 24
+    for members in group(items):
+        if len(members) > 1 and min(members) >= 4:
+            # Each merged group is one of the archive's pairs: its headlines share a subject.
+            subjects = [set(re.findall(r"\b[A-Z][\w-]+", items[m].title)) for m in members]
+            assert set.intersection(*subjects) - {"OpenAI", "AI", "The", "What", "Why"}, [
+                items[m].title for m in members
+            ]
+            assert len(members) == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="001's wording overlaps 003 and 004 less (cosine ≈ 0.11–0.15) than some different "
+    "events of 000 overlap each other; see docs/stories.md",
+)
+def test_seeds_001_to_004_are_one_story() -> None:
+    assert [0, 1, 2, 3] in group(pool())
+
+
+def test_seeds_002_to_004_are_one_story_and_take_no_archive_article() -> None:
+    assert [1, 2, 3] in group(pool())
+
+
+def test_seed_summaries_have_no_chrome() -> None:
+    for prefix in ("001", "002", "003", "004"):
+        item = single(prefix)
+        text = summarize(item.text, item.title, sentences=3)
+        assert text and "Skip to content" not in text and "»" not in text
+        assert "Leave a Reply" not in text
