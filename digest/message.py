@@ -43,6 +43,9 @@ class PreparedEdition:
     rendered: RenderedEdition
     # A test copy for an editor: "[TEST]" in the subject, and never recorded as a delivery.
     test: bool = False
+    # A one-off message (a sign-up confirmation, an editor's notice): no list headers, since
+    # it is not list mail, and never a delivery of its own.
+    transactional: bool = False
 
     @property
     def domain(self) -> str:
@@ -97,10 +100,11 @@ def compose(
     msg["Message-ID"] = make_msgid(
         idstring=f"{edition.edition_id}.{recipient.delivery_id}", domain=edition.domain
     )
-    msg["List-Id"] = clean_header(edition.list_id)
-    mailto = f"mailto:{edition.from_email}?subject=unsubscribe"
-    for name, value in list_unsubscribe_headers(recipient.unsubscribe_url, mailto).items():
-        msg[name] = value
+    if not edition.transactional:
+        msg["List-Id"] = clean_header(edition.list_id)
+        mailto = f"mailto:{edition.from_email}?subject=unsubscribe"
+        for name, value in list_unsubscribe_headers(recipient.unsubscribe_url, mailto).items():
+            msg[name] = value
     msg.set_content(edition.rendered.text.fill(values), subtype="plain", cte="quoted-printable")
     msg.add_alternative(
         edition.rendered.html.fill(values, escape=html.escape),

@@ -2,50 +2,19 @@
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 
 from digest.app import App
-from digest.message import PreparedEdition, Recipient
-from digest.providers import create_mailer
-from digest.render import RenderedEdition
-from digest.slots import SlotTemplate
 from digest.store.editions import EditionRow
+from digest.transactional import send_one_off
 
 
 def notify_editors(app: App, edition: EditionRow, kind: str, subject: str, body: str) -> int:
     """Send `body` to the newsletter's editors; returns how many accepted it."""
-    nl = app.settings.newsletter(edition.newsletter)
-    if not nl.editors:
-        return 0
-    s = app.settings
-    style = "font-family:sans-serif;white-space:pre-wrap"
-    page = (
-        f'<!DOCTYPE html><html><body><pre style="{style}">{html.escape(body)}</pre></body></html>'
-    )
-    prepared = PreparedEdition(
-        edition_id=edition.id,
-        # Notices go to their own outbox folder per kind, apart from the edition's emails.
-        newsletter=f"{edition.newsletter}/notices-{kind}",
-        number=edition.number,
-        subject=subject,
-        from_name=s.sender.name,
-        from_email=s.sender.email,
-        reply_to=s.sender.reply_to,
-        list_id=f"{nl.title} editors <editors.{edition.newsletter}.{s.sender.domain}>",
-        rendered=RenderedEdition(html=SlotTemplate.parse(page), text=SlotTemplate.parse(body)),
-    )
-    batch = [
-        Recipient(delivery_id=i, subscriber_id=0, email=address, name="",
-                  unsubscribe_url=f"{s.base_url}/editors")
-        for i, address in enumerate(nl.editors, start=1)
-    ]  # fmt: skip
-    mailer = create_mailer(s.provider, s, app.clock)
-    try:
-        results = mailer.send(prepared, batch)
-    finally:
-        mailer.close()
-    return sum(1 for r in results if r.outcome == "accepted")
+    editors = app.settings.newsletter(edition.newsletter).editors
+    # Notices go to their own outbox folder per kind, apart from the edition's emails.
+    folder = f"{edition.newsletter}/notices-{kind}"
+    return send_one_off(app, editors, subject, body, folder=folder, ref=edition.id)
 
 
 def draft_ready_text(app: App, edition: EditionRow, send_at: datetime | None) -> str:
@@ -58,7 +27,7 @@ def draft_ready_text(app: App, edition: EditionRow, send_at: datetime | None) ->
         f"Edition {content.number} of {content.title} is ready for review: {content.subject}",
         f"{len(content.stories)} stories in {len(content.sections)} sections.",
         "",
-        f"Preview: {s.base_url}/desk/{edition.newsletter}/{edition.number}",
+        f"Preview: {s.base_url}/desk/editions/{edition.id}",
         f"or: digest preview {edition.newsletter}",
         "",
         (f"{deadline} if approved before then: "

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import policy
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -126,6 +128,9 @@ def test_eight_weeks(weekly: App, clock: Clock, tmp_path: Path) -> None:
     assert runs.count(("send:weekly", "skipped")) == 1
     notices = list((weekly.settings.outbox_dir / "weekly" / "notices-draft").rglob("*.eml"))
     assert len(notices) == 7  # the editor heard about every draft
+    notice = email.message_from_bytes(notices[0].read_bytes(), policy=policy.default)
+    assert notice["To"] == "editor@example.com" and notice["List-Unsubscribe"] is None
+    assert "/desk/editions/" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 def test_late_draft_is_not_sent_until_approved(db_url: str, tmp_path: Path, clock: Clock) -> None:

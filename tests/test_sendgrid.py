@@ -199,3 +199,20 @@ def test_the_fake_enforces_documented_rules(fake: FakeSendGrid) -> None:
     assert status == 400 and "text/plain must be first" in answer["errors"][0]["message"]
     status, answer = _post(fake, _body(1, personalizations=[{"to": [{"email": "not-an-address"}]}]))
     assert status == 400 and answer["errors"][0]["field"].startswith("personalizations.0.to")
+
+
+def test_one_off_messages_go_through_sendgrid_without_list_headers(
+    db_url: str, config_file: Path, fake: FakeSendGrid
+) -> None:
+    """A sign-up confirmation is not list mail: no List-Id, no List-Unsubscribe."""
+    from digest.web.notify import send_confirmation
+
+    app = make_app(db_url, config_file, **sendgrid_settings(fake))
+    send_confirmation(app, "nia@example.org", "The Weekly", "https://news.example.com/confirm/t")
+    [body] = fake.requests
+    assert body["categories"] == ["confirm"] and "headers" not in body
+    [p] = body["personalizations"]
+    assert p["to"] == [{"email": "nia@example.org"}] and "headers" not in p
+    assert "https://news.example.com/confirm/t" in body["content"][0]["value"]
+    assert fake.accepted == {"nia@example.org": 1}
+    app.close()

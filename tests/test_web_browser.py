@@ -147,7 +147,7 @@ def test_reader_subscribes_confirms_changes_topics_and_leaves(
     page.fill("input[name=email]", "nia@example.org")
     page.click("button[type=submit]")
     assert "Check your inbox" in page.content()
-    confirm = next((app.settings.outbox_dir / "confirm").glob("*.eml"))
+    confirm = next((app.settings.outbox_dir / "confirm").rglob("*.eml"))
     msg = email.message_from_bytes(confirm.read_bytes(), policy=policy.default)
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     match = re.search(r"(http://127\.0\.0\.1:\d+/confirm/\S+)", text)

@@ -141,7 +141,7 @@ def test_reopen_cancel_and_unknown_actions(app: App, client: TestClient, draft: 
 
 
 def _confirm_link(app: App) -> str:
-    files = sorted((app.settings.outbox_dir / "confirm").glob("*.eml"))
+    files = sorted((app.settings.outbox_dir / "confirm").rglob("*.eml"))
     assert files, "no confirmation email in the outbox"
     msg = email.message_from_bytes(files[-1].read_bytes(), policy=policy.default)
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -213,7 +213,7 @@ def test_thousand_subscribe_requests_for_one_address_send_three_emails(
         for _ in range(1000)
     ]
     assert set(codes) == {200}
-    assert len(list((app.settings.outbox_dir / "confirm").glob("*.eml"))) == 3
+    assert len(list((app.settings.outbox_dir / "confirm").rglob("*.eml"))) == 3
     with app.engine.connect() as conn:
         assert conn.execute(select(Membership.status)).scalars().all() == ["pending"]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,11 +33,12 @@ class OutboxMailer(Mailer):
         for recipient in batch:
             msg = compose(edition, recipient, self.now())
             # Test copies never take the name of a real delivery's file.
-            name = (
-                f"test-{self.now():%Y%m%dT%H%M%S}"
-                if edition.test
-                else f"{recipient.delivery_id:08d}"
-            )
+            if edition.test:
+                name = f"test-{self.now():%Y%m%dT%H%M%S}"
+            elif edition.transactional:  # one-offs have no delivery id of their own
+                name = f"{self.now():%Y%m%dT%H%M%S}-{time.time_ns()}-{uuid.uuid4().hex[:6]}"
+            else:
+                name = f"{recipient.delivery_id:08d}"
             path = folder / f"{name}.eml"
             tmp = path.with_suffix(".tmp")
             try:

@@ -52,8 +52,9 @@ def _shared(edition: PreparedEdition) -> str:
         "content": content,
         "categories": [edition.newsletter],
         "custom_args": {"digest_edition_id": str(edition.edition_id)},
-        "headers": {"List-Id": clean_header(edition.list_id)},
     }
+    if not edition.transactional:
+        body["headers"] = {"List-Id": clean_header(edition.list_id)}
     if edition.reply_to:
         body["reply_to"] = {"email": edition.reply_to}
     return json.dumps(body)
@@ -73,12 +74,14 @@ def personalization(edition: PreparedEdition, r: Recipient) -> dict[str, Any]:
     to: dict[str, str] = {"email": r.email}
     if _name(r.name):
         to["name"] = _name(r.name)
-    return {
+    found: dict[str, Any] = {
         "to": [to],
         "substitutions": subs,
         "custom_args": {"digest_delivery_id": str(r.delivery_id)},
-        "headers": list_unsubscribe_headers(r.unsubscribe_url, mailto),
     }
+    if not edition.transactional:
+        found["headers"] = list_unsubscribe_headers(r.unsubscribe_url, mailto)
+    return found
 
 
 def _errors(exc: HTTPError) -> list[dict[str, Any]]:
