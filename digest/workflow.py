@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from digest.abstractive import make_summarizer
 from digest.app import App
 from digest.edition import build_edition
 from digest.errors import DigestError, NothingToSend
@@ -66,6 +67,7 @@ def prepare_draft(
             app.settings.timezone,
             stories=changes.apply(groups),
             edits=changes,
+            summarizer=make_summarizer(app.settings),
         )
         editions.save_draft(conn, content, now, scheduled_for)
         row = editions.get_edition(conn, newsletter, number)
