@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,6 +111,7 @@ def build_edition(
     tz: str = "UTC",
     stories: Sequence[StoryGroup] | None = None,
     edits: Changes | None = None,
+    summarizer: Callable[[StoryGroup, int, int | None], str] = story_summary,
 ) -> EditionContent:
     """Sections by the newsletter's tag order, subject and preheader.
 
@@ -140,7 +141,7 @@ def build_edition(
         for group in stories[: newsletter.max_stories]:
             tag = story_tag(group, newsletter.tags)
             if tag is not None:
-                by_tag[tag].append(story_entry(group, newsletter, edits))
+                by_tag[tag].append(story_entry(group, newsletter, edits, summarizer))
     sections = [Section(t, section_title(t), s) for t, s in by_tag.items() if s]
     shown = [s for sec in sections for s in sec.stories]
     local = now.astimezone(ZoneInfo(tz))
@@ -180,7 +181,10 @@ def story_tag(group: StoryGroup, tags: Sequence[str]) -> str | None:
 
 
 def story_entry(
-    group: StoryGroup, newsletter: NewsletterSettings, edits: Changes | None = None
+    group: StoryGroup,
+    newsletter: NewsletterSettings,
+    edits: Changes | None = None,
+    summarizer: Callable[[StoryGroup, int, int | None], str] = story_summary,
 ) -> Story:
     """One story as the edition shows it: the lead's headline and link, the other sources.
 
@@ -200,7 +204,7 @@ def story_entry(
         summary=(
             edit.summary
             if edit and edit.summary
-            else story_summary(group, newsletter.summary_sentences, newsletter.summary_words)
+            else summarizer(group, newsletter.summary_sentences, newsletter.summary_words)
         ),
         url=lead.url,
         source=lead.source,

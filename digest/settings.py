@@ -515,6 +515,30 @@ class WebSettings(Section):
         return value
 
 
+class SummariesSettings(Section):
+    """How story summaries are written: extractive (default) or by a chat-completions model."""
+
+    method: Literal["extractive", "abstractive"] = Field(
+        "extractive",
+        description="`extractive`: sentences picked from the articles, no network; "
+        "`abstractive`: written by the model below, falling back to extractive on any failure.",
+    )
+    url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 "
+        "(`/chat/completions` is appended).",
+    )
+    model: str | None = Field(None, description="Model name sent to that endpoint.")
+    api_key: SecretStr | None = Field(
+        None,
+        description="Bearer key for the endpoint (env DIGEST_SUMMARIES__API_KEY; never in the "
+        "file).",
+    )
+    timeout: float = Field(
+        20.0, gt=0, le=300, description="Seconds to wait for one summary before falling back."
+    )
+
+
 class Settings(Section):
     """All settings. Defaults make the main job run with no configuration at all."""
 
@@ -560,6 +584,7 @@ class Settings(Section):
     send: SendSettings = Field(default_factory=lambda: SendSettings())
     stories: StoriesSettings = Field(default_factory=lambda: StoriesSettings())
     web: WebSettings = Field(default_factory=lambda: WebSettings())
+    summaries: SummariesSettings = Field(default_factory=lambda: SummariesSettings())
     newsletters: dict[str, NewsletterSettings] = Field(
         default_factory=dict, description="Newsletters by slug, e.g. [newsletters.weekly]."
     )

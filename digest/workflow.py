@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from digest.abstractive import make_summarizer
 from digest.app import App
 from digest.edition import build_edition
 from digest.email_checks import check_email
@@ -82,6 +83,7 @@ def prepare_draft(
             app.settings.timezone,
             stories=changes.apply(groups),
             edits=changes,
+            summarizer=make_summarizer(app.settings),
         )
         editions.save_draft(conn, content, now, scheduled_for)
         row = editions.get_edition(conn, newsletter, number)

@@ -144,6 +144,10 @@ def test_story_commands_record_changes(
     cfg = ["--config", str(config_file), "--database-url", db_url]
     result = runner.invoke(cli, [*cfg, "story", "remove", "weekly", str(rent.key)])
     assert result.exit_code == 0, result.output
+    listed = runner.invoke(cli, [*cfg, "story", "list", "weekly"])
+    assert listed.exit_code == 0
+    assert "Council approves riverside tram line" in listed.output
+    assert "Warsaw rents" not in listed.output  # removed
     result = runner.invoke(cli, [*cfg, "story", "edit", "weekly", str(rent.key)])
     assert result.exit_code != 0 and "--headline" in result.output
     with app.engine.connect() as conn:

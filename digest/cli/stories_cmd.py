@@ -6,8 +6,11 @@ import sys
 from typing import TextIO
 
 import click
+from rich.table import Table
 
 from digest.cli import State, cli
+from digest.cli.common import console
+from digest.editorial import find_edition
 from digest.grouping import Item, group
 from digest.jsonlines import parse_time, read_rows, write_row
 from digest.store import story_edits
@@ -73,6 +76,25 @@ def stories(state: State, source: TextIO, as_json: bool) -> None:
 @cli.group()
 def story() -> None:
     """Editors' changes to a draft's stories; they survive every rebuild of the draft."""
+
+
+@story.command("list")
+@click.argument("newsletter")
+@click.option("--number", type=int, help="Edition number (default: the open edition).")
+@click.pass_obj
+def list_stories(state: State, newsletter: str, number: int | None) -> None:
+    """The edition's stories with the article ids that `story pin|remove|edit` take.
+
+    Example: digest story list weekly
+    """
+    edition = find_edition(state.app(), newsletter, number)
+    table = Table("article", "section", "sources", "pinned", "headline")
+    for section in edition.content.sections:
+        for st in section.stories:
+            key = st.key or min(st.article_ids)
+            table.add_row(str(key), section.tag, str(st.sources), "yes" if st.pinned else "",
+                          st.headline)  # fmt: skip
+    console().print(table)
 
 
 def _edit(state: State, newsletter: str, article: int, **values: bool | str | None) -> None:

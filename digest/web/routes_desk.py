@@ -160,9 +160,8 @@ def _remember(
         if op == "remove"
         else {"headline": form.get("headline", ""), "summary": form.get("summary", "")}
     )
-    story_edits.save_edit(
-        conn, edition.newsletter, edition.number, story.article_ids[0], actor, now, **values
-    )
+    key = story.key or min(story.article_ids)  # the story's stable handle: its lowest article id
+    story_edits.save_edit(conn, edition.newsletter, edition.number, key, actor, now, **values)
 
 
 @router.post("/editions/{edition_id}/edit")
