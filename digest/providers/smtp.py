@@ -72,8 +72,7 @@ class SmtpMailer(Mailer):
                 conn.login(cfg.username, password)
         except smtplib.SMTPAuthenticationError as exc:
             raise SendError(
-                f"the SMTP server {where} refused the login for {cfg.username!r} "
-                f"({exc.smtp_code})",
+                f"the SMTP server {where} refused the login for {cfg.username!r} ({exc.smtp_code})",
                 hint="check smtp.username and DIGEST_SMTP__PASSWORD",
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
