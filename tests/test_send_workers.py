@@ -56,6 +56,8 @@ def test_workers_on_postgres_share_one_send(
         except (DigestError, Exception) as exc:  # collected and asserted below
             errors.append(exc)
 
+    for app in apps:
+        app.engine.connect().close()  # opened (and schema checked) before the race starts
     threads = [threading.Thread(target=run, args=(a,)) for a in apps]
     for t in threads:
         t.start()

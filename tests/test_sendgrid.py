@@ -199,3 +199,17 @@ def test_the_fake_enforces_documented_rules(fake: FakeSendGrid) -> None:
     assert status == 400 and "text/plain must be first" in answer["errors"][0]["message"]
     status, answer = _post(fake, _body(1, personalizations=[{"to": [{"email": "not-an-address"}]}]))
     assert status == 400 and answer["errors"][0]["field"].startswith("personalizations.0.to")
+
+
+def test_threads_of_one_worker_never_share_a_batch(
+    db_url: str, config_file: Path, tmp_path: Path, fake: FakeSendGrid
+) -> None:
+    settings = sendgrid_settings(fake, **{"send.batch_size": 10, "send.concurrency": 4})
+    app = make_app(db_url, config_file, **settings)
+    add_articles(app, tmp_path / "arts")
+    emails = add_readers(app, 300)
+    report = send(app, "weekly")
+    assert report.counts == {"sent": 300}
+    assert sorted(fake.accepted) == sorted(emails)
+    assert set(fake.accepted.values()) == {1}
+    app.close()

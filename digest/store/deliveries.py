@@ -152,32 +152,36 @@ def claim(
     On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take disjoint
     batches without waiting on each other; SQLite serialises writers anyway.
     """
-    query = (
+    # One statement that changes only rows still pending and returns exactly those, so two
+    # claimers (threads or processes) can never both get a row.
+    pick = (
         select(Delivery.id)
         .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
         .order_by(Delivery.id)
         .limit(size)
     )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(conn.execute(query).scalars())
+        pick = pick.with_for_update(skip_locked=True)
+    ids = list(
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(pick.scalar_subquery()), Delivery.status == "pending")
+            .values(
+                status="claimed",
+                claimed_by=worker,
+                claimed_at=now,
+                updated_at=now,
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(Delivery.id)
+        ).scalars()
+    )
     if not ids:
         return []
-    conn.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == "pending")
-        .values(
-            status="claimed",
-            claimed_by=worker,
-            claimed_at=now,
-            updated_at=now,
-            attempts=Delivery.attempts + 1,
-        )
-    )
     rows = conn.execute(
         select(Delivery.id, Delivery.subscriber_id, Subscriber.email, Subscriber.name)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.id.in_(ids), Delivery.claimed_by == worker, Delivery.status == "claimed")
+        .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     ).all()
     return [(r.id, r.subscriber_id, r.email, r.name or "") for r in rows]
