@@ -216,6 +216,15 @@ def mark(
         return
     provider_ids = provider_ids or {}
     errors = errors or {}
+    # Rows that share an answer (a SendGrid request's one X-Message-Id, or no error) are
+    # updated by one statement each; executemany per row costs more than the provider call.
+    groups: dict[tuple[str | None, str | None], list[int]] = {}
+    for i in ids:
+        groups.setdefault((provider_ids.get(i), errors.get(i)), []).append(i)
+    if len(groups) <= 4:
+        for (pid, err), members in groups.items():
+            _mark_group(conn, members, status, now, pid, err, worker)
+        return
     new_status: object = status
     if status == "pending":
         # A temporary failure: give up after MAX_ATTEMPTS and say so.
@@ -240,6 +249,32 @@ def mark(
     conn.execute(
         stmt,
         [{"b_id": i, "b_pid": provider_ids.get(i), "b_err": errors.get(i)} for i in ids],
+    )
+
+
+def _mark_group(
+    conn: Connection,
+    ids: Sequence[int],
+    status: str,
+    now: datetime,
+    provider_id: str | None,
+    error: str | None,
+    worker: str | None,
+) -> None:
+    new_status: object = status
+    if status == "pending":
+        new_status = case((Delivery.attempts >= MAX_ATTEMPTS, "failed"), else_="pending")
+    condition = Delivery.id.in_(list(ids))
+    if worker is not None:
+        condition = and_(
+            condition,
+            Delivery.claimed_by == worker,
+            Delivery.status.in_(("claimed", "uncertain")),
+        )
+    conn.execute(
+        update(Delivery)
+        .where(condition)
+        .values(status=new_status, updated_at=now, provider_message_id=provider_id, error=error)
     )
 
 
