@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bench import render
+from bench import render, send
 
 
 def main() -> None:
     """Run the benchmarks in turn."""
     render.main()
+    send.main([])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Delivery
@@ -264,7 +264,7 @@ def _mark_group(
     new_status: object = status
     if status == "pending":
         new_status = case((Delivery.attempts >= MAX_ATTEMPTS, "failed"), else_="pending")
-    condition = Delivery.id.in_(list(ids))
+    condition: ColumnElement[bool] = Delivery.id.in_(list(ids))
     if worker is not None:
         condition = and_(
             condition,
