@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -160,12 +161,17 @@ def claim(
         .order_by(Delivery.id)
         .limit(size)
     )
+    chosen: Any = pick.scalar_subquery()
     if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
+        # Lock first, then update: PostgreSQL may run an IN (… LIMIT n) subquery more than
+        # once inside an UPDATE, which would claim more than n rows.
+        chosen = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
+        if not chosen:
+            return []
     ids = list(
         conn.execute(
             update(Delivery)
-            .where(Delivery.id.in_(pick.scalar_subquery()), Delivery.status == "pending")
+            .where(Delivery.id.in_(chosen), Delivery.status == "pending")
             .values(
                 status="claimed",
                 claimed_by=worker,
