@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import draft, extraction, ingest, render, stories, subscribers, summaries, web
+from bench import draft, extraction, ingest, render, send, stories, subscribers, summaries, web
 
 
 def main() -> None:
@@ -15,6 +15,7 @@ def main() -> None:
     web.main()
     ingest.main()
     subscribers.main()
+    send.main([])
 
 
 if __name__ == "__main__":

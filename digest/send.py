@@ -144,6 +144,11 @@ def run_send(
                 return False
             claimed = deliveries.claim(conn, edition.edition_id, worker, size, now())
             if not claimed:
+                # Rows another worker is claiming this instant are skipped, not gone: wait
+                # for them to be settled one way or the other before calling it done.
+                if deliveries.counts(conn, edition.edition_id).get("pending"):
+                    time.sleep(0.02)
+                    return True
                 return False
             # Someone who left the list after planning is not sent to.
             still = active_ids(conn, edition.newsletter, [c[1] for c in claimed])

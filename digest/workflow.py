@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -219,7 +220,9 @@ def _finish(
         if unfinished == 0 and summary.stopped is None:
             current = editions.get_edition(conn, newsletter, edition.number)
             if current is not None and current.status == Status.SENDING:
-                transition(conn, edition.id, "finish", actor, app.clock())
+                # Another worker may finish it at the same moment; once is enough.
+                with contextlib.suppress(LifecycleError):
+                    transition(conn, edition.id, "finish", actor, app.clock())
     if summary.stopped == "paused":
         raise SendPaused(
             f"the send of edition {edition.number} of {newsletter} is paused "
@@ -235,7 +238,7 @@ def _finish(
             hint=f"`digest send status {newsletter}` lists them; `digest send {newsletter} "
             "--resend-uncertain` sends them again (some readers may then get two)",
         )
-    if unfinished:
+    if unfinished - counts.get("claimed", 0):
         raise DigestError(
             f"edition {edition.number} of {newsletter}: {unfinished} deliveries not finished",
             hint="run `digest send` again to resume; nobody already sent to gets it twice",

@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+import digest.web.models  # noqa: F401  (the web app's tables join Base.metadata on import)
 from digest.db import (
     create_db_engine,
     current_revision,

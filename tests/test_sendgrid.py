@@ -215,4 +215,17 @@ def test_one_off_messages_go_through_sendgrid_without_list_headers(
     assert p["to"] == [{"email": "nia@example.org"}] and "headers" not in p
     assert "https://news.example.com/confirm/t" in body["content"][0]["value"]
     assert fake.accepted == {"nia@example.org": 1}
+
+
+def test_threads_of_one_worker_never_share_a_batch(
+    db_url: str, config_file: Path, tmp_path: Path, fake: FakeSendGrid
+) -> None:
+    settings = sendgrid_settings(fake, **{"send.batch_size": 10, "send.concurrency": 4})
+    app = make_app(db_url, config_file, **settings)
+    add_articles(app, tmp_path / "arts")
+    emails = add_readers(app, 300)
+    report = send(app, "weekly")
+    assert report.counts == {"sent": 300}
+    assert sorted(fake.accepted) == sorted(emails)
+    assert set(fake.accepted.values()) == {1}
     app.close()

@@ -65,6 +65,11 @@ def _report(report: SendReport, provider: str) -> None:
     content = report.edition.content
     c.print(f"edition {report.edition.number} of {report.edition.newsletter}: {content.subject}")
     c.print(table)
+    if report.counts.get("claimed"):
+        c.print(
+            f"{report.counts['claimed']} deliveries are in flight with other workers; "
+            "the last one to finish marks the edition sent"
+        )
     s = report.summary
     c.print(
         f"sent {s.counts['sent']}, rejected {s.counts['rejected']}, "

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Delivery
@@ -152,32 +153,41 @@ def claim(
     On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take disjoint
     batches without waiting on each other; SQLite serialises writers anyway.
     """
-    query = (
+    # One statement that changes only rows still pending and returns exactly those, so two
+    # claimers (threads or processes) can never both get a row.
+    pick = (
         select(Delivery.id)
         .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
         .order_by(Delivery.id)
         .limit(size)
     )
+    chosen: Any = pick.scalar_subquery()
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(conn.execute(query).scalars())
+        # Lock first, then update: PostgreSQL may run an IN (… LIMIT n) subquery more than
+        # once inside an UPDATE, which would claim more than n rows.
+        chosen = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
+        if not chosen:
+            return []
+    ids = list(
+        conn.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(chosen), Delivery.status == "pending")
+            .values(
+                status="claimed",
+                claimed_by=worker,
+                claimed_at=now,
+                updated_at=now,
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(Delivery.id)
+        ).scalars()
+    )
     if not ids:
         return []
-    conn.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == "pending")
-        .values(
-            status="claimed",
-            claimed_by=worker,
-            claimed_at=now,
-            updated_at=now,
-            attempts=Delivery.attempts + 1,
-        )
-    )
     rows = conn.execute(
         select(Delivery.id, Delivery.subscriber_id, Subscriber.email, Subscriber.name)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.id.in_(ids), Delivery.claimed_by == worker, Delivery.status == "claimed")
+        .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     ).all()
     return [(r.id, r.subscriber_id, r.email, r.name or "") for r in rows]
@@ -212,6 +222,15 @@ def mark(
         return
     provider_ids = provider_ids or {}
     errors = errors or {}
+    # Rows that share an answer (a SendGrid request's one X-Message-Id, or no error) are
+    # updated by one statement each; executemany per row costs more than the provider call.
+    groups: dict[tuple[str | None, str | None], list[int]] = {}
+    for i in ids:
+        groups.setdefault((provider_ids.get(i), errors.get(i)), []).append(i)
+    if len(groups) <= 4:
+        for (pid, err), members in groups.items():
+            _mark_group(conn, members, status, now, pid, err, worker)
+        return
     new_status: object = status
     if status == "pending":
         # A temporary failure: give up after MAX_ATTEMPTS and say so.
@@ -236,6 +255,32 @@ def mark(
     conn.execute(
         stmt,
         [{"b_id": i, "b_pid": provider_ids.get(i), "b_err": errors.get(i)} for i in ids],
+    )
+
+
+def _mark_group(
+    conn: Connection,
+    ids: Sequence[int],
+    status: str,
+    now: datetime,
+    provider_id: str | None,
+    error: str | None,
+    worker: str | None,
+) -> None:
+    new_status: object = status
+    if status == "pending":
+        new_status = case((Delivery.attempts >= MAX_ATTEMPTS, "failed"), else_="pending")
+    condition: ColumnElement[bool] = Delivery.id.in_(list(ids))
+    if worker is not None:
+        condition = and_(
+            condition,
+            Delivery.claimed_by == worker,
+            Delivery.status.in_(("claimed", "uncertain")),
+        )
+    conn.execute(
+        update(Delivery)
+        .where(condition)
+        .values(status=new_status, updated_at=now, provider_message_id=provider_id, error=error)
     )
 
 

@@ -1,0 +1,347 @@
+"""Sending figures: the sendgrid provider against the local fake, ledger included; naive ratio;
+peak memory at 1,000,000 subscribers; SMTP messages per second over one connection.
+
+    python -m bench.send [--n 100000] [--million] [--postgres URL]
+
+The fake SendGrid runs in its own process (as the real API would), checking the schema on
+the envelope and two personalizations per request and every documented rule on all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import resource
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from digest.app import App, create_app
+from digest.config import load_settings
+from digest.lifecycle import transition
+from digest.message import Recipient, compose
+from digest.render import render_edition
+from digest.workflow import prepare, prepare_draft, send
+
+ROOT = Path(__file__).resolve().parent.parent
+TOML = """
+base_url = "https://news.example.com"
+secret_key = "bench-secret"
+[sender]
+name = "Bench Weekly"
+email = "weekly@news.example.com"
+postal_address = "1 Sample Street"
+[newsletters.weekly]
+title = "Bench Weekly"
+tags = ["transit", "housing"]
+"""
+
+
+@contextmanager
+def fake_sendgrid() -> Iterator[str]:
+    """The fake in a child process; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.sendgrid_api", "--sample-schema"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def stats(url: str) -> dict[str, Any]:
+    """What the fake accepted."""
+    with urllib.request.urlopen(f"{url}/_fake/stats", timeout=10) as r:
+        return dict(json.loads(r.read()))
+
+
+def fill(app: App, n: int) -> None:
+    """n subscribers on the list and a 20-story edition, approved; streamed in chunks."""
+    from datetime import timedelta
+
+    from sqlalchemy import insert, select
+
+    from digest.ingest.service import ingest_path
+    from subscribers.models import Membership, Subscriber
+
+    now = app.clock()
+    folder = Path(tempfile.mkdtemp())
+    for i in range(20):
+        day = (now - timedelta(days=1)).date().isoformat()
+        (folder / f"{i}.md").write_text(
+            f'---\ntitle: "Story {i} about the city"\ndate: "{day}"\n'
+            f'tags: [{"transit" if i % 2 else "housing"}]\nurl: "https://x.example/{i}"\n---\n'
+            + "The council decided something about the city. It took a while. "
+            * 8,
+            encoding="utf-8",
+        )
+    ingest_path(app.engine, folder, now)
+    chunk = 10_000
+    for start in range(0, n, chunk):
+        with app.engine.begin() as conn:
+            rows = [
+                {
+                    "email": f"reader{i}@example.com",
+                    "name": f"Reader {i}",
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(start, min(n, start + chunk))
+            ]
+            conn.execute(insert(Subscriber), rows)
+            ids = conn.execute(
+                select(Subscriber.id).order_by(Subscriber.id.desc()).limit(len(rows))
+            ).scalars()
+            conn.execute(
+                insert(Membership),
+                [
+                    {
+                        "subscriber_id": i,
+                        "list_name": "weekly",
+                        "status": "active",
+                        "created_at": now,
+                        "status_changed_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+    edition = prepare_draft(app, "weekly", now)
+    with app.engine.begin() as conn:
+        transition(conn, edition.id, "approve", "bench", now)
+
+
+def make(home: Path, db_url: str, url: str, **more: Any) -> App:
+    """An app on db_url with the sendgrid provider pointed at the fake."""
+    config = home / "digest.toml"
+    home.mkdir(parents=True, exist_ok=True)
+    config.write_text(TOML, encoding="utf-8")
+    overrides = {
+        "home": str(home),
+        "database_url": db_url,
+        "provider": "sendgrid",
+        "sendgrid.host": url,
+        "sendgrid.api_key": "SG.test-key",
+        "send.concurrency": 2,
+        **more,
+    }
+    return create_app(load_settings(config, overrides=overrides))
+
+
+def end_to_end(db_url: str, n: int, label: str) -> float:
+    """Plan + send n recipients; prints and returns recipients per second."""
+    with fake_sendgrid() as url:
+        app = make(Path(tempfile.mkdtemp()), db_url, url)
+        fill(app, n)
+        started = time.perf_counter()
+        report = send(app, "weekly")
+        elapsed = time.perf_counter() - started
+        got = stats(url)
+        app.close()
+    rate = n / elapsed
+    assert report.counts == {"sent": n}, report.counts
+    assert got["recipients"] == n and got["max_per_recipient"] == 1, got
+    print(
+        f"  {label}: {n:,} recipients in {elapsed:.2f}s end to end (plan + render + send + "
+        f"ledger) = {rate:,.0f} recipients/s (target ≥ 20,000); "
+        f"{got['accepted']:,} accepted once each by the fake"
+    )
+    return rate
+
+
+def naive(db_url: str, sample: int, n: int, fast_rate: float) -> None:
+    """Render and inline per recipient, one request per recipient; extrapolated to n."""
+    with fake_sendgrid() as url:
+        app = make(Path(tempfile.mkdtemp()), db_url, url)
+        fill(app, sample)
+        with app.engine.connect() as conn:
+            from digest.store.editions import open_edition
+
+            edition = open_edition(conn, "weekly")
+        assert edition is not None
+        prepared = prepare(app, edition)
+        from python_http_client.exceptions import HTTPError  # noqa: F401
+        from sendgrid import SendGridAPIClient
+
+        client = SendGridAPIClient(api_key="SG.test-key", host=url)
+        context = {
+            "description": "",
+            "postal_address": "1 Sample Street",
+            "sender_name": "Bench",
+            "base_url": "https://news.example.com",
+            "view_url": "https://news.example.com/archive/weekly/1",
+        }
+        started = time.perf_counter()
+        for i in range(sample):
+            rendered = render_edition(app.templates, edition.content, context)  # per recipient
+            r = Recipient(i, i, f"reader{i}@example.com", f"Reader {i}", "https://n.example/u/x")
+            values = r.slot_values()
+            body = {
+                "personalizations": [{"to": [{"email": r.email}]}],
+                "from": {"email": prepared.from_email},
+                "subject": prepared.subject,
+                "content": [
+                    {"type": "text/plain", "value": rendered.text.fill(values)},
+                    {"type": "text/html", "value": rendered.html.fill(values, html.escape)},
+                ],
+            }
+            client.client.mail.send.post(request_body=body, timeout=30)
+        per = (time.perf_counter() - started) / sample
+        app.close()
+    print(
+        f"  naive (render + inline + one request per recipient), {sample} sampled: "
+        f"{per * 1000:.1f} ms each → {n:,} would take {per * n / 60:.1f} min "
+        f"({1 / per:,.0f}/s); batched is {fast_rate * per:,.0f}× faster"
+    )
+
+
+def million(n: int) -> None:
+    """Peak RSS of a process that plans and sends n recipients on SQLite."""
+    code = (
+        "import resource, tempfile; from pathlib import Path; import bench.send as b\n"
+        f"b.end_to_end_rss({n})\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    print(out.stdout.rstrip())
+
+
+def end_to_end_rss(n: int) -> None:
+    """Run in a child: fill (in chunks), then send; print peak RSS of the send alone."""
+    with fake_sendgrid() as url:
+        home = Path(tempfile.mkdtemp())
+        app = make(home, f"sqlite:///{home / 'digest.db'}", url)
+        fill(app, n)
+        app.close()
+    # A fresh child for the send itself, so filling the database does not count.
+    code = (
+        "import resource, sys, time\nimport bench.send as b\nfrom pathlib import Path\n"
+        f"home = Path({str(home)!r})\n"
+        "with b.fake_sendgrid() as url:\n"
+        "    app = b.make(home, f'sqlite:///{home / \"digest.db\"}', url)\n"
+        "    t = time.perf_counter(); r = b.send(app, 'weekly'); e = time.perf_counter() - t\n"
+        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        f"    print(f'  {n:,} recipients: peak RSS {{peak:.0f}} MB (target < 250 MB), '\n"
+        f"          f'{{r.counts}} in {{e:.1f}}s = {{{n} / e:,.0f}}/s')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    print(out.stdout.rstrip())
+
+
+def smtp_rate(count: int = 300) -> None:
+    """Messages per second over one reused connection to a local aiosmtpd."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        n = 0
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            Sink.n += 1
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    home = Path(tempfile.mkdtemp())
+    app = make(home, f"sqlite:///{home / 'digest.db'}", "http://unused")
+    fill(app, 1)
+    with app.engine.connect() as conn:
+        from digest.store.editions import open_edition
+
+        edition = open_edition(conn, "weekly")
+    assert edition is not None
+    prepared = prepare(app, edition)
+    recipients = [
+        Recipient(i, i, f"reader{i}@example.com", f"Reader {i}", "https://n.example/u/x")
+        for i in range(count)
+    ]
+    conn_smtp = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    started = time.perf_counter()
+    for r in recipients:
+        conn_smtp.send_message(compose(prepared, r, app.clock()), to_addrs=[r.email])
+    elapsed = time.perf_counter() - started
+    conn_smtp.quit()
+    controller.stop()
+    app.close()
+    print(
+        f"  smtp: {count:,} messages over one connection to local aiosmtpd in {elapsed:.2f}s = "
+        f"{count / elapsed:,.0f} messages/s (compose + SMTP; aiosmtpd, in the same process, "
+        "reads DATA line by line and bounds this figure)"
+    )
+
+
+def postgres_url(base: str) -> tuple[str, Any]:
+    """A fresh schema on the server at `base`; returns its URL and a cleanup."""
+    from digest.db import normalise_url
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(base))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{normalise_url(base)}{sep}options=-csearch_path%3D{schema}", drop
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print every sending figure."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--million", action="store_true", help="also the 1,000,000 RSS run")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("DIGEST_BENCH_POSTGRES_URL")
+        or os.environ.get("DIGEST_TEST_POSTGRES_URL"),
+    )
+    args = parser.parse_args(argv)
+    print("send (sendgrid provider → local fake SendGrid in another process):")
+    home = Path(tempfile.mkdtemp())
+    rate = end_to_end(f"sqlite:///{home / 'digest.db'}", args.n, "SQLite")
+    if args.postgres:
+        url, drop = postgres_url(args.postgres)
+        try:
+            end_to_end(url, args.n, "PostgreSQL")
+        finally:
+            drop()
+    else:
+        print("  PostgreSQL: skipped (set DIGEST_BENCH_POSTGRES_URL)")
+    naive(f"sqlite:///{Path(tempfile.mkdtemp()) / 'digest.db'}", 100, args.n, rate)
+    smtp_rate()
+    if args.million:
+        million(1_000_000)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  (this process's peak RSS: {peak:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""The ledger under an operator and under crashes: pause, resume, cancel, leases, uncertain rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from digest import sendops
+from digest.app import App
+from digest.cli import cli
+from digest.errors import DigestError
+from digest.lifecycle import transition
+from digest.models import Delivery, Edition
+from digest.providers.sendgrid import SendgridMailer
+from digest.store import deliveries
+from digest.workflow import SendPaused, prepare_draft, send
+from subscribers.models import Subscriber
+from subscribers.store import recipients
+from tests.conftest import NOW
+from tests.fakes.sendgrid_api import FakeSendGrid, Faults
+from tests.send_support import add_articles, add_readers, make_app, running_fake, sendgrid_settings
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSendGrid]:
+    with running_fake() as server:
+        yield server
+
+
+def _statuses(app: App) -> dict[str, str]:
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(Subscriber.email, Delivery.status).join(
+                Subscriber, Subscriber.id == Delivery.subscriber_id
+            )
+        ).all()
+    return dict(rows)  # type: ignore[arg-type]
+
+
+def _app(db_url: str, config_file: Path, tmp_path: Path, fake: FakeSendGrid, n: int) -> App:
+    app = make_app(db_url, config_file, **sendgrid_settings(fake, **{"send.batch_size": 10}))
+    add_articles(app, tmp_path / "arts")
+    add_readers(app, n)
+    return app
+
+
+def test_pause_stops_after_the_batch_and_resume_finishes_once(
+    db_url: str, config_file: Path, tmp_path: Path, fake: FakeSendGrid
+) -> None:
+    app = _app(db_url, config_file, tmp_path, fake, 50)
+    with pytest.raises(SendPaused, match="send resume weekly"):
+        send(app, "weekly", on_batch=lambda n: sendops.pause(app, "weekly"))
+    assert sum(fake.accepted.values()) == 10
+    status = sendops.status(app, "weekly")
+    assert status.control == "paused" and status.counts == {"sent": 10, "pending": 40}
+    with pytest.raises(SendPaused):  # a paused send does not go on by itself
+        send(app, "weekly")
+    assert sum(fake.accepted.values()) == 10
+    sendops.resume(app, "weekly")
+    report = send(app, "weekly")
+    assert report.counts == {"sent": 50}
+    assert len(fake.accepted) == 50 and set(fake.accepted.values()) == {1}
+    app.close()
+
+
+def test_cancel_mid_send_sends_no_more_and_cancels_the_edition(
+    db_url: str, config_file: Path, tmp_path: Path, fake: FakeSendGrid
+) -> None:
+    app = _app(db_url, config_file, tmp_path, fake, 30)
+    with pytest.raises(DigestError, match="cancelled"):
+        send(app, "weekly", on_batch=lambda n: sendops.cancel(app, "weekly"))
+    status = sendops.status(app, "weekly")
+    assert status.counts == {"sent": 10, "cancelled": 20}
+    assert status.edition.status == "cancelled"
+    assert sum(fake.accepted.values()) == 10
+    app.close()
+
+
+def _plan_with_claims(app: App, worker: str, claimed_at: Any, n: int) -> int:
+    edition = prepare_draft(app, "weekly", NOW)
+    with app.engine.begin() as conn:
+        deliveries.plan(conn, edition.id, recipients(app.engine, "weekly"), NOW)
+        deliveries.claim(conn, edition.id, worker, n, claimed_at)
+        conn.execute(update(Edition).where(Edition.id == edition.id).values(status="sending"))
+    return edition.id
+
+
+def test_expired_claims_become_uncertain_listed_and_resent_only_on_request(
+    db_url: str, config_file: Path, tmp_path: Path, fake: FakeSendGrid
+) -> None:
+    app = _app(db_url, config_file, tmp_path, fake, 20)
+    # A worker on another machine claimed five rows an hour ago and was never heard from again.
+    _plan_with_claims(app, "elsewhere:4242:deadbeef", NOW - timedelta(hours=1), 5)
+    with pytest.raises(DigestError, match="5 deliveries are uncertain"):
+        send(app, "weekly")
+    statuses = _statuses(app)
+    uncertain = {e for e, s in statuses.items() if s == "uncertain"}
+    assert len(uncertain) == 5
+    assert set(fake.accepted) == set(statuses) - uncertain  # not resent silently
+    status = sendops.status(app, "weekly").as_dict()
+    assert {u["email"] for u in status["uncertain"]} == uncertain  # type: ignore[union-attr]
+    report = send(app, "weekly", resend_uncertain=True)
+    assert report.counts == {"sent": 20}
+    assert set(fake.accepted) == set(statuses) and set(fake.accepted.values()) == {1}
+    app.close()
+
+
+def test_a_live_workers_claims_are_left_alone(
+    db_url: str, config_file: Path, tmp_path: Path, fake: FakeSendGrid
+) -> None:
+    app = _app(db_url, config_file, tmp_path, fake, 12)
+    _plan_with_claims(app, "elsewhere:4242:alive", NOW - timedelta(minutes=1), 4)
+    report = send(app, "weekly")  # the rest goes; those four are the other worker's
+    assert report.counts == {"sent": 8, "claimed": 4}
+    assert sendops.status(app, "weekly").edition.status == "sending"
+    assert sorted(_statuses(app).values()).count("claimed") == 4
+    assert len(fake.accepted) == 8
+    app.close()
+
+
+def test_status_command_prints_json(
+    config_file: Path, tmp_path: Path, fake: FakeSendGrid, isolated: Path
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    app = _app(db_url, config_file, tmp_path, fake, 3)
+    _plan_with_claims(app, "elsewhere:1:x", NOW - timedelta(hours=1), 1)
+    with pytest.raises(DigestError):
+        send(app, "weekly")
+    app.close()
+    args = ["--config", str(config_file), "--database-url", db_url, "send"]
+    result = CliRunner().invoke(cli, [*args, "status", "weekly", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["counts"] == {"sent": 2, "uncertain": 1}
+    assert data["uncertain"][0]["claimed_by"] == "elsewhere:1:x"
+    result = CliRunner().invoke(cli, [*args, "status", "weekly"])
+    assert "--resend-uncertain" in result.output
+    result = CliRunner().invoke(cli, [*args, "pause", "weekly"])
+    assert result.exit_code == 0 and "paused" in result.output
+    result = CliRunner().invoke(cli, [*args, "status", "weekly", "--json"])
+    assert json.loads(result.output)["control"] == "paused"
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, not even `except Exception`."""
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_killed_at_random_points_never_doubles_or_loses_silently(
+    seed: int,
+    config_file: Path,
+    tmp_path: Path,
+    fake: FakeSendGrid,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(seed)
+    app = _app(f"sqlite:///{tmp_path / 'kill.db'}", config_file, tmp_path, fake, 60)
+    points = ["before request", "after request", "before record"]
+    where, when = rng.choice(points), rng.randrange(1, 6)
+    calls = {"post": 0, "mark": 0}
+    post, mark = SendgridMailer._post, deliveries.mark
+
+    def dying_post(self: SendgridMailer, edition: Any, items: Any) -> str:
+        calls["post"] += 1
+        if where == "before request" and calls["post"] == when:
+            raise Killed
+        answer = post(self, edition, items)
+        if where == "after request" and calls["post"] == when:
+            raise Killed  # the provider has it; the ledger does not know
+        return answer
+
+    def dying_mark(conn: Any, ids: Any, status: str, *args: Any, **kwargs: Any) -> None:
+        if status == "sent":
+            calls["mark"] += 1
+            if where == "before record" and calls["mark"] == when:
+                raise Killed
+        mark(conn, ids, status, *args, **kwargs)
+
+    monkeypatch.setattr(SendgridMailer, "_post", dying_post)
+    monkeypatch.setattr(deliveries, "mark", dying_mark)
+    with pytest.raises(Killed):
+        send(app, "weekly")
+    monkeypatch.setattr(SendgridMailer, "_post", post)
+    monkeypatch.setattr(deliveries, "mark", mark)
+    try:
+        send(app, "weekly")  # the restart: resume
+    except DigestError as exc:
+        assert "uncertain" in exc.message
+    statuses = _statuses(app)
+    assert max(fake.accepted.values()) == 1  # nobody accepted twice
+    for email, status in statuses.items():
+        assert status in ("sent", "uncertain"), (email, status)
+        if status == "sent":
+            assert fake.accepted[email] == 1
+    if where == "before request":
+        # The dead worker's batch never left, but nobody can know that: listed, not sent.
+        assert all(fake.accepted[e] == 0 for e, s in statuses.items() if s == "uncertain")
+    app.close()
+
+
+def test_sigkill_of_a_real_send_process_then_resume(
+    config_file: Path, tmp_path: Path, fake: FakeSendGrid
+) -> None:
+    fake.faults = Faults(rate_slow=1.0, slow_seconds=0.03)
+    db_url = f"sqlite:///{tmp_path / 'sigkill.db'}"
+    app = _app(db_url, config_file, tmp_path, fake, 400)
+    # Approved ahead, so the child (on the real clock) sends this edition as it is.
+    edition = prepare_draft(app, "weekly", NOW)
+    with app.engine.begin() as conn:
+        transition(conn, edition.id, "approve", "editor", NOW)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
+        "DIGEST_HOME": str(tmp_path / "home"),
+        "DIGEST_CONFIG": str(config_file),
+        "DIGEST_DATABASE_URL": db_url,
+        "DIGEST_PROVIDER": "sendgrid",
+        "DIGEST_SENDGRID__HOST": fake.url,
+        "DIGEST_SENDGRID__API_KEY": "SG.test-key",
+        "DIGEST_SEND__BATCH_SIZE": "10",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from digest.cli import main; main()", "send", "weekly"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while sum(fake.accepted.values()) < 50 and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the send ended early: {out.decode()} {err.decode()}")
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < sum(fake.accepted.values()) < 400
+    try:
+        send(app, "weekly")
+    except DigestError as exc:
+        assert "uncertain" in exc.message
+    statuses = _statuses(app)
+    assert max(fake.accepted.values()) == 1
+    for email, status in statuses.items():
+        assert status in ("sent", "uncertain")
+        assert status == "uncertain" or fake.accepted[email] == 1
+    app.close()
