@@ -27,7 +27,7 @@ from digest.message import PreparedEdition, Recipient
 from digest.providers.base import Mailer, Outcome, SendResult
 from digest.store import deliveries, sendctl
 from digest.throttle import TokenBucket
-from subscribers.store import active_ids
+from subscribers.store import active_ids, topics_for
 from subscribers.tokens import LinkSigner
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,13 @@ def run_send(
     now: Callable[[], datetime],
     on_batch: Callable[[int], None] | None = None,
     options: SendOptions | None = None,
+    variants: Callable[[tuple[str, ...]], PreparedEdition | None] | None = None,
 ) -> SendSummary:
-    """Send every pending delivery of the edition; safe to run again after any interruption."""
+    """Send every pending delivery of the edition; safe to run again after any interruption.
+
+    With `variants`, a reader who chose topics gets the variant for them (fewer sections);
+    None from it means the edition holds none of their topics, and they are skipped.
+    """
     opts = options or SendOptions()
     started = time.perf_counter()
     summary = SendSummary()
@@ -137,6 +142,7 @@ def run_send(
 
     def one_batch() -> bool:
         """Claim, send and record one batch; False when there is nothing left to do."""
+        reasons: dict[int, str] = {}
         with engine.begin() as conn:
             control = sendctl.state(conn, edition.edition_id)
             if control != "running":
@@ -153,22 +159,46 @@ def run_send(
             # Someone who left the list after planning is not sent to.
             still = active_ids(conn, edition.newsletter, [c[1] for c in claimed])
             gone = [c[0] for c in claimed if c[1] not in still]
+            chosen = topics_for(conn, edition.newsletter, sorted(still)) if variants else {}
+            groups: dict[tuple[str, ...], list[int]] = {}
+            for d, s, _, _ in claimed:
+                if s in still:
+                    groups.setdefault(chosen.get(s, ()), []).append(d)
+            copies: dict[int, PreparedEdition] = {}
+            for topics, ids in groups.items():
+                copy = variants(topics) if variants and topics else edition
+                if copy is None:  # none of their topics is in this edition
+                    gone += ids
+                    reasons.update(dict.fromkeys(ids, "none of the reader's topics"))
+                else:
+                    copies.update(dict.fromkeys(ids, copy))
             if gone:
-                deliveries.mark(
-                    conn, gone, "skipped", now(), errors=dict.fromkeys(gone, "no longer active")
-                )
+                errors: dict[int, str | None] = {
+                    d: reasons.get(d, "no longer active") for d in gone
+                }
+                deliveries.mark(conn, gone, "skipped", now(), errors=errors)
         batch = [
             Recipient(d, s, email, name, unsubscribe_url(s))
             for d, s, email, name in claimed
-            if s in still
+            if d in copies
         ]
         bucket.take(len(batch))
+        by_copy: dict[int, list[Recipient]] = {}
+        for r in batch:
+            by_copy.setdefault(id(copies[r.delivery_id]), []).append(r)
+        results: list[SendResult] = []
         try:
-            results = mailer.send(edition, batch) if batch else []
+            for group in by_copy.values():
+                results += mailer.send(copies[group[0].delivery_id], group)
         except SendError:
-            # The provider refused the whole send (credentials, sender): nothing went out.
+            # The provider refused the send (credentials, sender): this group went nowhere;
+            # groups it already took are recorded, the rest go back to pending.
+            done = {res.delivery_id for res in results}
+            if results:
+                _record(engine, results, [r for r in batch if r.delivery_id in done], worker, now())
             with engine.begin() as conn:
-                deliveries.release(conn, [r.delivery_id for r in batch], worker, now())
+                rest = [r.delivery_id for r in batch if r.delivery_id not in done]
+                deliveries.release(conn, rest, worker, now())
             raise
         _record(engine, results, batch, worker, now())
         with counts_lock:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from digest.errors import DigestError, NothingToSend
 from digest.lifecycle import LifecycleError, Status, transition
 from digest.message import PreparedEdition
 from digest.providers import create_mailer
-from digest.render import render_edition
+from digest.render import VariantRenderer, render_edition
 from digest.select import History, select_articles, window_start
 from digest.send import SendOptions, SendSummary, run_send
 from digest.store import deliveries, editions, story_edits
@@ -127,6 +128,32 @@ def prepare(app: App, edition: EditionRow) -> PreparedEdition:
     )
 
 
+def variants_of(
+    app: App, edition: EditionRow, full: PreparedEdition
+) -> Callable[[tuple[str, ...]], PreparedEdition | None]:
+    """For a reader's topics, the copy of the edition they get: only their sections.
+
+    Each distinct set of sections is rendered (and inlined) once per send, on first use; a
+    reader whose topics cover every section gets `full` itself. None: no section is theirs.
+    """
+    renderer = VariantRenderer(app.templates, edition.content, email_context(app, edition))
+    everything = renderer.key(None)
+    made: dict[tuple[str, ...], PreparedEdition | None] = {}
+    lock = threading.Lock()
+
+    def for_topics(topics: tuple[str, ...]) -> PreparedEdition | None:
+        key = renderer.key(topics or None)
+        if key == everything:
+            return full
+        with lock:  # send threads share one renderer
+            if key not in made:
+                rendered = renderer.render(key)
+                made[key] = None if rendered is None else replace(full, rendered=rendered)
+            return made[key]
+
+    return for_topics
+
+
 def preview(
     app: App,
     newsletter: str,
@@ -193,7 +220,9 @@ def send(
             transition(conn, edition.id, "start", actor, now)
         elif edition.status == Status.FAILED:
             transition(conn, edition.id, "retry", actor, now)
-        planned = deliveries.plan(conn, edition.id, recipients(app.engine, newsletter), now)
+        sections = [sec.tag for sec in edition.content.sections]
+        readers = recipients(app.engine, newsletter, topics=sections)
+        planned = deliveries.plan(conn, edition.id, readers, now)
     prepared = prepare(app, edition)
     mailer = create_mailer(app.settings.provider, app.settings, app.clock)
     summary = run_send(
@@ -205,6 +234,7 @@ def send(
         app.clock,
         on_batch=on_batch,
         options=send_options(app, resend_uncertain=resend_uncertain),
+        variants=variants_of(app, edition, prepared),
     )
     return _finish(app, edition, planned, summary, actor)
 
@@ -276,5 +306,6 @@ def work(
         app.clock,
         on_batch=on_batch,
         options=send_options(app, resend_uncertain=resend_uncertain),
+        variants=variants_of(app, edition, prepared),
     )
     return _finish(app, edition, 0, summary, actor)

@@ -127,6 +127,26 @@ def recipients(
         last = rows[-1].id
 
 
+def topics_for(
+    conn: Connection, list_name: str, subscriber_ids: Sequence[int]
+) -> dict[int, tuple[str, ...]]:
+    """The topics each of these members chose on the list (members who chose none are left out)."""
+    if not subscriber_ids:
+        return {}
+    found: dict[int, list[str]] = defaultdict(list)
+    for sub_id, topic in conn.execute(
+        select(Membership.subscriber_id, MembershipTopic.topic)
+        .join(MembershipTopic, MembershipTopic.membership_id == Membership.id)
+        .where(
+            Membership.list_name == list_name,
+            Membership.subscriber_id.in_(list(subscriber_ids)),
+        )
+        .order_by(Membership.subscriber_id, MembershipTopic.topic)
+    ):
+        found[sub_id].append(topic)
+    return {k: tuple(v) for k, v in found.items()}
+
+
 def active_ids(conn: Connection, list_name: str, subscriber_ids: list[int]) -> set[int]:
     """Which of these are still active and unsuppressed (checked just before sending)."""
     if not subscriber_ids:

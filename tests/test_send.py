@@ -118,3 +118,33 @@ def test_who_left_after_planning_is_not_sent_to(ready: App) -> None:
 def test_nothing_to_send_without_articles(app: App) -> None:
     with pytest.raises(NothingToSend, match="ingest articles first"):
         send(app, "weekly")
+
+
+def test_readers_with_topics_get_only_their_sections(ready: App) -> None:
+    """Topic preferences: the housing reader's copy has no transit story; nobody gets an
+    empty copy, and the others get the whole edition."""
+    from subscribers.ops import find_subscriber, set_topics
+
+    with ready.engine.begin() as conn:
+        set_topics(conn, find_subscriber(conn, "reader1@example.com") or 0, "weekly", ["housing"],
+                   now=NOW)  # fmt: skip
+        set_topics(conn, find_subscriber(conn, "reader2@example.com") or 0, "weekly", ["sports"],
+                   now=NOW)  # fmt: skip
+    report = send(ready, "weekly")
+    assert report.counts == {"sent": 6}  # reader2's only topic is not in this edition
+    texts = {}
+    for path in _outbox(ready):
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        texts[str(msg["To"]).split("<")[-1].rstrip(">")] = (
+            msg.get_body(("plain",)).get_content(),  # type: ignore[union-attr]
+            html,
+        )
+    assert "reader2@example.com" not in texts
+    text, html = texts["reader1@example.com"]
+    # The subject is the edition's own (the editor approved it); the stories are theirs only.
+    assert "https://x.example/b" in text and "https://x.example/b" in html
+    assert "https://x.example/a" not in text and "https://x.example/a" not in html
+    for address in ("reader0@example.com", "reader3@example.com"):
+        text, html = texts[address]
+        assert "https://x.example/a" in text and "https://x.example/b" in html
