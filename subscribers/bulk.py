@@ -8,6 +8,7 @@ the datetime is converted once per batch, attributes are serialised once per row
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import chain
@@ -16,7 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from subscribers.importrows import ImportRow, Rejection
+from subscribers.models import LEFT, Method, Status
 from subscribers.sqltypes import UTCDateTime
+from subscribers.suppression import AddressHasher
 
 CHUNK = 2000  # values per IN (...) list; well within SQLite's and PostgreSQL's limits
 
@@ -110,3 +114,160 @@ def dump_json(value: dict[str, Any]) -> str:
     if all(type(v) is str for v in value.values()):
         return "{" + ", ".join(f"{_STRING(k)}: {_STRING(v)}" for k, v in value.items()) + "}"
     return _ENCODER.encode(value)
+
+
+def _blocked(drv: Driver, rows: list[ImportRow], hasher: AddressHasher | None) -> set[str]:
+    """Keys of the rows that the suppression list blocks (domain, plain address or hash)."""
+    domains = {r.address.domain for r in rows}
+    bad_domains = {
+        d
+        for (d,) in drv.where_in("SELECT domain FROM suppressions WHERE domain IN ({in})", domains)
+    }
+    keys = [r.address.key for r in rows]
+    plain = {
+        k
+        for (k,) in drv.where_in(
+            "SELECT email_key FROM suppressions WHERE email_key IN ({in})", keys
+        )
+    }
+    out = {r.address.key for r in rows if r.address.domain in bad_domains} | plain
+    if hasher is not None:
+        by_hash = {h: k for k in keys for h in hasher.all_hashes(k)}
+        for (h,) in drv.where_in(
+            "SELECT address_hash FROM suppressions WHERE address_hash IN ({in})", by_hash
+        ):
+            out.add(by_hash[h])
+    return out
+
+
+def write_batch(
+    conn: Connection,
+    rows: list[ImportRow],
+    rejected: list[Rejection],
+    counts: Counter[str],
+    *,
+    list_name: str,
+    now: datetime,
+    status: Status,
+    hasher: AddressHasher | None,
+    source: str,
+) -> None:
+    """Write one batch of good rows; adds rejections (suppressed, left) and counts outcomes."""
+    drv = Driver(conn)
+    at = drv.when(now)
+    by, new_status = Method.IMPORT.value, status.value  # plain strings: enum access is slow
+    blocked = _blocked(drv, rows, hasher)
+    if blocked:
+        for r in rows:
+            if r.address.key in blocked:
+                rejected.append(Rejection(r.line, r.address.email, "suppressed"))
+        rows = [r for r in rows if r.address.key not in blocked]
+    if not rows:
+        return
+    keys = [r.address.key for r in rows]
+    existing = {
+        key: (sid, name, load_json(attrs))
+        for sid, key, name, attrs in drv.where_in(
+            "SELECT id, email_key, name, attributes FROM subscribers WHERE email_key IN ({in})",
+            keys,
+        )
+    }
+    created = drv.insert(
+        "subscribers",
+        ("email", "email_key", "domain", "name", "attributes", "created_at", "updated_at"),
+        [
+            (r.address.email, r.address.key, r.address.domain, r.name, dump_json(r.attributes),
+             at, at)
+            for r in rows
+            if r.address.key not in existing
+        ],
+        returning="email_key, id",
+    )  # fmt: skip
+    ids: dict[str, int] = {k: v[0] for k, v in existing.items()}
+    ids.update((key, sid) for key, sid in created)
+    # Name and attribute changes for people we already had.
+    changed_people: set[str] = set()
+    updates = []
+    for r in rows:
+        old = existing.get(r.address.key)
+        if old is None:
+            continue
+        sid, old_name, old_attrs = old
+        merged = {**old_attrs, **r.attributes}
+        name = r.name or old_name
+        if name != old_name or merged != old_attrs:
+            updates.append((name, dump_json(merged), at, sid))
+            changed_people.add(r.address.key)
+    drv.many(
+        "UPDATE subscribers SET name = ?, attributes = ?, updated_at = ? WHERE id = ?", updates
+    )
+    members = {
+        sid: (mid, st)
+        for mid, sid, st in drv.where_in(
+            "SELECT id, subscriber_id, status FROM memberships "
+            "WHERE list_name = ? AND subscriber_id IN ({in})",
+            [v[0] for v in existing.values()],  # people just created have no memberships
+            (list_name,),
+        )
+    }
+    topics_now: dict[int, list[str]] = {}
+    if members:
+        for mid, topic in drv.where_in(
+            "SELECT membership_id, topic FROM membership_topics WHERE membership_id IN ({in}) "
+            "ORDER BY topic",
+            [m[0] for m in members.values()],
+        ):
+            topics_now.setdefault(mid, []).append(topic)
+    fresh: list[ImportRow] = []
+    upgrades: list[int] = []
+    topic_changes: dict[int, list[str]] = {}
+    for r in rows:
+        member = members.get(ids[r.address.key])
+        if member is None:
+            fresh.append(r)
+            continue
+        mid, current = member
+        if current in LEFT:
+            rejected.append(Rejection(r.line, r.address.email, f"previously {current}"))
+            continue
+        changed = r.address.key in changed_people
+        if current == Status.PENDING and status is Status.ACTIVE:
+            upgrades.append(mid)
+            changed = True
+        if r.topics is not None and r.topics != topics_now.get(mid, []):
+            topic_changes[mid] = r.topics
+            changed = True
+        counts["updated" if changed else "unchanged"] += 1
+    counts["added"] += len(fresh)  # new on this list, whether or not we knew the person
+    drv.many(
+        "UPDATE memberships SET status = ?, status_changed_at = ?, status_source = ? WHERE id = ?",
+        [(Status.ACTIVE.value, at, Method.IMPORT.value, mid) for mid in upgrades],
+    )
+    consent_for = list(upgrades)
+    if fresh:
+        fresh_ids = dict(
+            drv.insert(
+                "memberships",
+                ("subscriber_id", "list_name", "status", "status_changed_at", "created_at",
+                 "status_source"),
+                [(ids[r.address.key], list_name, new_status, at, at, by) for r in fresh],
+                returning="subscriber_id, id",
+            )
+        )  # fmt: skip
+        for r in fresh:
+            if r.topics:
+                topic_changes[fresh_ids[ids[r.address.key]]] = r.topics
+        consent_for += list(fresh_ids.values())
+    text = f"imported from {source}"
+    drv.insert(
+        "consents",
+        ("membership_id", "at", "method", "ip", "text"),
+        [(mid, at, by, None, text) for mid in consent_for],
+    )
+    if topic_changes:
+        drv.run_in("DELETE FROM membership_topics WHERE membership_id IN ({in})", topic_changes)
+        drv.insert(
+            "membership_topics",
+            ("membership_id", "topic"),
+            [(mid, t) for mid, ts in topic_changes.items() for t in ts],
+        )

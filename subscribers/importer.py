@@ -9,7 +9,6 @@ committed, so an interrupted import leaves the database and the report in step.
 from __future__ import annotations
 
 import csv
-import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
@@ -18,34 +17,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from subscribers.addresses import Address, InvalidAddress, clean_name, clean_value, parse_address
-from subscribers.bulk import Driver, dump_json, load_json
+from subscribers.bulk import write_batch
 from subscribers.csvread import RowReader
-from subscribers.errors import ImportFileError, SubscribersError
+from subscribers.errors import SubscribersError
 from subscribers.export import safe_cell
+from subscribers.importrows import Columns, ImportRow, Rejection, find_columns, parse_row
 from subscribers.models import (
-    LEFT,
-    Method,
     Status,
 )
 from subscribers.suppression import AddressHasher
-
-EMAIL_NAMES = ("email", "e_mail", "email_address", "emailaddress", "mail", "e_mail_address")
-NAME_NAMES = ("name", "full_name", "fullname", "display_name")
-TOPIC_NAMES = ("topics", "topic", "interests")
-_TOPIC_SPLIT = re.compile(r"[;|,\s]+")
-_KEY = re.compile(r"[^a-z0-9]+")
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """One row not imported: its line, the address as written, and why."""
-
-    line: int
-    email: str
-    reason: str
 
 
 @dataclass
@@ -80,50 +62,6 @@ class ImportInterrupted(SubscribersError):
             hint="run the same import again to finish it; rows already imported are unchanged",
         )
         self.summary = summary
-
-
-@dataclass
-class _Row:
-    line: int
-    address: Address
-    name: str
-    attributes: dict[str, str]
-    topics: list[str] | None
-
-
-def _key(header: str) -> str:
-    return _KEY.sub("_", header.strip().lower()).strip("_")[:63]
-
-
-@dataclass
-class _Columns:
-    email: int
-    name: int | None
-    topics: int | None
-    attributes: list[tuple[int, str]]
-    width: int
-
-
-def _columns(header: list[str], path: Path) -> _Columns:
-    keys = [_key(h) for h in header]
-
-    def find(names: tuple[str, ...]) -> int | None:
-        for name in names:
-            if name in keys:
-                return keys.index(name)
-        return None
-
-    email = find(EMAIL_NAMES)
-    if email is None:
-        shown = ", ".join(repr(h) for h in header[:10]) or "(empty)"
-        raise ImportFileError(
-            f"{path}: no email column in the header row (found {shown})",
-            hint="name the column of addresses 'email'",
-        )
-    name, topics = find(NAME_NAMES), find(TOPIC_NAMES)
-    taken = {email, name, topics}
-    attributes = [(i, k) for i, k in enumerate(keys) if i not in taken and k]
-    return _Columns(email, name, topics, attributes, len(header))
 
 
 class _Seen:
@@ -188,7 +126,7 @@ def import_file(
             summary.delimiter = reader.delimiter
             if first is None:
                 return summary
-            cols = _columns(first[1], path)
+            cols = find_columns(first[1], path)
             batch: list[tuple[int, list[str]]] = []
             for item in rows:
                 batch.append(item)
@@ -219,44 +157,10 @@ def import_file(
     return summary
 
 
-def _parse(
-    line: int,
-    fields: list[str],
-    cols: _Columns,
-    allowed: Collection[str] | None,
-    check: bool,
-) -> _Row | Rejection:
-    if len(fields) < cols.width:  # short rows: missing cells are empty
-        fields = fields + [""] * (cols.width - len(fields))
-    raw = fields[cols.email]
-    if not raw or raw.isspace():
-        return Rejection(line, "", "invalid address: empty")
-    try:
-        address = parse_address(raw, check_deliverability=check)
-    except InvalidAddress as exc:
-        return Rejection(line, raw[:320], f"invalid address: {exc}")
-    name = clean_name(fields[cols.name]) if cols.name is not None else ""
-    topics: list[str] | None = None
-    if cols.topics is not None:
-        cell = fields[cols.topics]
-        if cell and not cell.isspace():
-            topics = sorted({t.lower() for t in _TOPIC_SPLIT.split(cell) if t})
-            if allowed is not None:
-                unknown = [t for t in topics if t not in allowed]
-                if unknown:
-                    return Rejection(line, address.email, f"unknown topic: {', '.join(unknown)}")
-    attributes = {}
-    for i, key in cols.attributes:
-        value = fields[i]
-        if value and not value.isspace():
-            attributes[key] = clean_value(value)
-    return _Row(line, address, name, attributes, topics)
-
-
 def _run_batch(
     engine: Engine,
     batch: list[tuple[int, list[str]]],
-    cols: _Columns,
+    cols: Columns,
     reader: RowReader,
     seen: _Seen,
     summary: ImportSummary,
@@ -274,16 +178,16 @@ def _run_batch(
 ) -> None:
     rejected: list[Rejection] = [Rejection(b.line, "", b.reason) for b in reader.bad]
     reader.bad.clear()
-    good: list[_Row] = []
+    good: list[ImportRow] = []
     for line, fields in batch:
-        parsed = _parse(line, fields, cols, allowed, check)
+        parsed = parse_row(line, fields, cols, allowed, check)
         if isinstance(parsed, Rejection):
             rejected.append(parsed)
         else:
             good.append(parsed)
     # Duplicates within the file: the first occurrence wins, later ones are reported.
     earlier = seen.earlier(list({r.address.key for r in good}))
-    unique: dict[str, _Row] = {}
+    unique: dict[str, ImportRow] = {}
     for row in good:
         first = earlier.get(row.address.key) or (
             unique[row.address.key].line if row.address.key in unique else None
@@ -297,7 +201,7 @@ def _run_batch(
         with engine.connect() as conn:
             trans = conn.begin()
             try:
-                _write(
+                write_batch(
                     conn, list(unique.values()), rejected, counts,
                     list_name=list_name, now=now, status=status, hasher=hasher, source=path.name,
                 )  # fmt: skip
@@ -329,162 +233,6 @@ def _category(reason: str) -> str:
     if reason.startswith("duplicate"):
         return "duplicate in file"
     return reason
-
-
-def _blocked(drv: Driver, rows: list[_Row], hasher: AddressHasher | None) -> set[str]:
-    """Keys of the rows that the suppression list blocks (domain, plain address or hash)."""
-    domains = {r.address.domain for r in rows}
-    bad_domains = {
-        d
-        for (d,) in drv.where_in("SELECT domain FROM suppressions WHERE domain IN ({in})", domains)
-    }
-    keys = [r.address.key for r in rows]
-    plain = {
-        k
-        for (k,) in drv.where_in(
-            "SELECT email_key FROM suppressions WHERE email_key IN ({in})", keys
-        )
-    }
-    out = {r.address.key for r in rows if r.address.domain in bad_domains} | plain
-    if hasher is not None:
-        by_hash = {h: k for k in keys for h in hasher.all_hashes(k)}
-        for (h,) in drv.where_in(
-            "SELECT address_hash FROM suppressions WHERE address_hash IN ({in})", by_hash
-        ):
-            out.add(by_hash[h])
-    return out
-
-
-def _write(
-    conn: Connection,
-    rows: list[_Row],
-    rejected: list[Rejection],
-    counts: Counter[str],
-    *,
-    list_name: str,
-    now: datetime,
-    status: Status,
-    hasher: AddressHasher | None,
-    source: str,
-) -> None:
-    drv = Driver(conn)
-    at = drv.when(now)
-    by, new_status = Method.IMPORT.value, status.value  # plain strings: enum access is slow
-    blocked = _blocked(drv, rows, hasher)
-    if blocked:
-        for r in rows:
-            if r.address.key in blocked:
-                rejected.append(Rejection(r.line, r.address.email, "suppressed"))
-        rows = [r for r in rows if r.address.key not in blocked]
-    if not rows:
-        return
-    keys = [r.address.key for r in rows]
-    existing = {
-        key: (sid, name, load_json(attrs))
-        for sid, key, name, attrs in drv.where_in(
-            "SELECT id, email_key, name, attributes FROM subscribers WHERE email_key IN ({in})",
-            keys,
-        )
-    }
-    created = drv.insert(
-        "subscribers",
-        ("email", "email_key", "domain", "name", "attributes", "created_at", "updated_at"),
-        [
-            (r.address.email, r.address.key, r.address.domain, r.name, dump_json(r.attributes),
-             at, at)
-            for r in rows
-            if r.address.key not in existing
-        ],
-        returning="email_key, id",
-    )  # fmt: skip
-    ids: dict[str, int] = {k: v[0] for k, v in existing.items()}
-    ids.update((key, sid) for key, sid in created)
-    # Name and attribute changes for people we already had.
-    changed_people: set[str] = set()
-    updates = []
-    for r in rows:
-        old = existing.get(r.address.key)
-        if old is None:
-            continue
-        sid, old_name, old_attrs = old
-        merged = {**old_attrs, **r.attributes}
-        name = r.name or old_name
-        if name != old_name or merged != old_attrs:
-            updates.append((name, dump_json(merged), at, sid))
-            changed_people.add(r.address.key)
-    drv.many(
-        "UPDATE subscribers SET name = ?, attributes = ?, updated_at = ? WHERE id = ?", updates
-    )
-    members = {
-        sid: (mid, st)
-        for mid, sid, st in drv.where_in(
-            "SELECT id, subscriber_id, status FROM memberships "
-            "WHERE list_name = ? AND subscriber_id IN ({in})",
-            [v[0] for v in existing.values()],  # people just created have no memberships
-            (list_name,),
-        )
-    }
-    topics_now: dict[int, list[str]] = {}
-    if members:
-        for mid, topic in drv.where_in(
-            "SELECT membership_id, topic FROM membership_topics WHERE membership_id IN ({in}) "
-            "ORDER BY topic",
-            [m[0] for m in members.values()],
-        ):
-            topics_now.setdefault(mid, []).append(topic)
-    fresh: list[_Row] = []
-    upgrades: list[int] = []
-    topic_changes: dict[int, list[str]] = {}
-    for r in rows:
-        member = members.get(ids[r.address.key])
-        if member is None:
-            fresh.append(r)
-            continue
-        mid, current = member
-        if current in LEFT:
-            rejected.append(Rejection(r.line, r.address.email, f"previously {current}"))
-            continue
-        changed = r.address.key in changed_people
-        if current == Status.PENDING and status is Status.ACTIVE:
-            upgrades.append(mid)
-            changed = True
-        if r.topics is not None and r.topics != topics_now.get(mid, []):
-            topic_changes[mid] = r.topics
-            changed = True
-        counts["updated" if changed else "unchanged"] += 1
-    counts["added"] += len(fresh)  # new on this list, whether or not we knew the person
-    drv.many(
-        "UPDATE memberships SET status = ?, status_changed_at = ?, status_source = ? WHERE id = ?",
-        [(Status.ACTIVE.value, at, Method.IMPORT.value, mid) for mid in upgrades],
-    )
-    consent_for = list(upgrades)
-    if fresh:
-        fresh_ids = dict(
-            drv.insert(
-                "memberships",
-                ("subscriber_id", "list_name", "status", "status_changed_at", "created_at",
-                 "status_source"),
-                [(ids[r.address.key], list_name, new_status, at, at, by) for r in fresh],
-                returning="subscriber_id, id",
-            )
-        )  # fmt: skip
-        for r in fresh:
-            if r.topics:
-                topic_changes[fresh_ids[ids[r.address.key]]] = r.topics
-        consent_for += list(fresh_ids.values())
-    text = f"imported from {source}"
-    drv.insert(
-        "consents",
-        ("membership_id", "at", "method", "ip", "text"),
-        [(mid, at, by, None, text) for mid in consent_for],
-    )
-    if topic_changes:
-        drv.run_in("DELETE FROM membership_topics WHERE membership_id IN ({in})", topic_changes)
-        drv.insert(
-            "membership_topics",
-            ("membership_id", "topic"),
-            [(mid, t) for mid, ts in topic_changes.items() for t in ts],
-        )
 
 
 def read_report(path: Path) -> Iterator[tuple[int, str, str]]:

@@ -98,10 +98,12 @@ def recipients(
             .where(
                 Membership.list_name == list_name,
                 Membership.status == Status.ACTIVE.value,
-                Subscriber.id > last,
+                # Keyset on the membership's column: the (list, status, subscriber) index then
+                # gives the order, with no sort of everything after `last` on each page.
+                Membership.subscriber_id > last,
                 _not_suppressed(),
             )
-            .order_by(Subscriber.id)
+            .order_by(Membership.subscriber_id)
             .limit(batch)
         )
         if topics is not None:
@@ -114,17 +116,27 @@ def recipients(
         with engine.connect() as conn:
             rows = conn.execute(query).all()
             by_member: dict[int, list[str]] = defaultdict(list)
-            for mid, topic in conn.execute(
-                select(MembershipTopic.membership_id, MembershipTopic.topic)
-                .where(MembershipTopic.membership_id.in_([r.mid for r in rows]))
-                .order_by(MembershipTopic.membership_id, MembershipTopic.topic)
-            ):
-                by_member[mid].append(topic)
+            if rows:
+                # The page's topics by the same index range, not by a list of thousands of ids.
+                for mid, topic in conn.execute(
+                    select(MembershipTopic.membership_id, MembershipTopic.topic)
+                    .join(Membership, Membership.id == MembershipTopic.membership_id)
+                    .where(
+                        Membership.list_name == list_name,
+                        Membership.status == Status.ACTIVE.value,
+                        Membership.subscriber_id > last,
+                        Membership.subscriber_id <= rows[-1].id,
+                    )
+                    .order_by(MembershipTopic.membership_id, MembershipTopic.topic)
+                ).all():
+                    by_member[mid].append(topic)
         if not rows:
             return
-        for r in rows:
-            yield RecipientRow(r.id, r.email, r.name, tuple(by_member.get(r.mid, ())))
-        last = rows[-1].id
+        last = rows[-1][0]
+        get = by_member.get
+        for sid, email, name, mid in rows:
+            chosen_topics = get(mid)
+            yield RecipientRow(sid, email, name, tuple(chosen_topics) if chosen_topics else ())
 
 
 def topics_for(

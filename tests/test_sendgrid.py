@@ -205,10 +205,11 @@ def test_one_off_messages_go_through_sendgrid_without_list_headers(
     db_url: str, config_file: Path, fake: FakeSendGrid
 ) -> None:
     """A sign-up confirmation is not list mail: no List-Id, no List-Unsubscribe."""
-    from digest.web.notify import send_confirmation
+    from digest.transactional import send_one_off
 
     app = make_app(db_url, config_file, **sendgrid_settings(fake))
-    send_confirmation(app, "nia@example.org", "The Weekly", "https://news.example.com/confirm/t")
+    text = "To confirm, open https://news.example.com/confirm/t"
+    send_one_off(app, ["nia@example.org"], "Please confirm", text, folder="confirm")
     [body] = fake.requests
     assert body["categories"] == ["confirm"] and "headers" not in body
     [p] = body["personalizations"]

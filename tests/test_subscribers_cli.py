@@ -94,13 +94,14 @@ def test_pending_add_writes_a_confirmation_that_confirms(
 
     out = run(*cfg, "subscribers", "add", "pat@example.com", "--list", "weekly",
               "--status", "pending", "--name", "Pat\r\nBcc: x@example.com")  # fmt: skip
-    path = Path(out.split("written to ")[1].strip())
+    assert "sent to pat@example.com via outbox" in out
+    app = create_app(load_settings(config_file, overrides={"database_url": db_url}), lambda: NOW)
+    [path] = (app.settings.outbox_dir / "confirm").rglob("*.eml")
     msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     assert msg["To"].addresses[0].addr_spec == "pat@example.com"
     assert "Bcc" not in msg and "\n" not in str(msg["To"])
-    body = msg.get_content()
+    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     token = body.split("/confirm/")[1].split()[0]
-    app = create_app(load_settings(config_file, overrides={"database_url": db_url}), lambda: NOW)
     try:
         sub_id, list_name = app.signer.read_confirm(token, app.settings.subscribers.confirm_max_age)
         with app.engine.begin() as conn:

@@ -19,8 +19,8 @@ from digest.store.editions import EditionRow
 from digest.web.server import create_web_app
 from digest.workflow import prepare_draft, send
 from subscribers.models import Consent, Membership, Subscriber
-from subscribers.ops import topics_of
 from subscribers.store import add_subscriber
+from subscribers.views import topics_of
 from tests.conftest import NOW, write_article
 from tests.webkit import make_user, sign_in
 

@@ -148,8 +148,8 @@ def add(
         f"{email}: {result.status} on {list_name}" + ("" if result.changed else " (no change)")
     )
     if result.needs_confirmation and result.subscriber_id is not None:
-        path = send_confirmation(app, result.subscriber_id, list_name)
-        click.echo(f"confirmation email written to {path}")
+        sent_to = send_confirmation(app, result.subscriber_id, list_name)
+        click.echo(f"confirmation email sent to {sent_to} via {app.settings.provider}")
 
 
 @subscribers.command("show")

@@ -20,6 +20,7 @@ from subscribers.addresses import InvalidAddress, parse_address
 from subscribers.models import Membership, Subscriber, Suppression
 from subscribers.suppression import AddressHasher
 from subscribers.tokens import InvalidToken
+from subscribers.views import topics_of
 
 
 @dataclass(frozen=True)
@@ -43,28 +44,18 @@ class SubscriberView:
 
 
 class PageTokens:
-    """Signed tokens for the confirm and preferences links (same keys as the email links)."""
+    """Signed tokens for the preferences page, one per subscriber across all their lists.
+
+    Confirmation links come from `subscribers.tokens.LinkSigner` (they expire); this salt is
+    the web app's own, so no other kind of token opens the page.
+    """
 
     def __init__(self, keys: Sequence[str]) -> None:
-        def serializer(salt: str) -> URLSafeSerializer:
-            return URLSafeSerializer(
-                list(reversed(keys)), salt=salt, signer_kwargs={"digest_method": hashlib.sha256}
-            )
-
-        self._confirm = serializer("digest.confirm")
-        self._prefs = serializer("digest.preferences")
-
-    def confirm_token(self, subscriber_id: int, list_name: str) -> str:
-        """The token in a double opt-in email."""
-        return str(self._confirm.dumps([subscriber_id, list_name]))
-
-    def read_confirm(self, token: str) -> tuple[int, str]:
-        """(subscriber id, list) from a confirm token."""
-        try:
-            sub, list_name = self._confirm.loads(token)
-            return int(sub), str(list_name)
-        except (BadSignature, ValueError, TypeError):
-            raise InvalidToken("invalid or expired link") from None
+        self._prefs = URLSafeSerializer(
+            list(reversed(keys)),
+            salt="digest.web.preferences",
+            signer_kwargs={"digest_method": hashlib.sha256},
+        )
 
     def preferences_token(self, subscriber_id: int) -> str:
         """The token of a subscriber's preferences page."""
@@ -192,7 +183,7 @@ def get_subscriber(conn: Connection, subscriber_id: int) -> SubscriberView | Non
         id=row.id,
         email=row.email,
         name=row.name,
-        topics={m.list_name: ops.topics_of(conn, subscriber_id, m.list_name) for m in members},
+        topics={m.list_name: topics_of(conn, subscriber_id, m.list_name) for m in members},
         memberships=[MemberView(*m) for m in members],
     )
 

@@ -12,12 +12,12 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
+from digest.confirmations import send_confirmation
 from digest.keys import signing_keys
 from digest.message import Recipient
 from digest.models import Edition
 from digest.store import editions
 from digest.web import lists
-from digest.web.notify import send_confirmation
 from digest.web.state import client_ip, render, state
 from digest.workflow import prepare
 from subscribers.addresses import InvalidAddress, normalise_email
@@ -103,18 +103,23 @@ async def subscribe(request: Request, newsletter: str) -> Response:
             )
         if sub_id is None:  # suppressed or already a member: no email, the same answer
             return
-        link = f"{st.app.settings.base_url}/confirm/{st.tokens.confirm_token(sub_id, newsletter)}"
-        send_confirmation(st.app, email, title, link)
+        send_confirmation(st.app, sub_id, newsletter)
 
     await run_in_threadpool(work)
     return done
+
+
+def _read_confirm(request: Request, token: str) -> tuple[int, str]:
+    """(subscriber id, list) from a confirmation link, which expires after confirm_max_age."""
+    app = state(request).app
+    return app.signer.read_confirm(token, app.settings.subscribers.confirm_max_age)
 
 
 @router.get("/confirm/{token}")
 def confirm_page(request: Request, token: str) -> Response:
     """A button, not an action: mail scanners open links too."""
     try:
-        _, newsletter = state(request).tokens.read_confirm(token)
+        _, newsletter = _read_confirm(request, token)
     except InvalidToken:
         raise HTTPException(status_code=400, detail="this confirm link is not valid") from None
     return render(request, "confirm.html", {"token": token, "newsletter": newsletter})
@@ -125,7 +130,7 @@ def confirm(request: Request, token: str) -> Response:
     """Pending becomes active; then the reader lands on their preferences."""
     st = state(request)
     try:
-        sub_id, newsletter = st.tokens.read_confirm(token)
+        sub_id, newsletter = _read_confirm(request, token)
     except InvalidToken:
         raise HTTPException(status_code=400, detail="this confirm link is not valid") from None
     with st.app.engine.begin() as conn:
