@@ -100,6 +100,8 @@ def fill(app: App, n: int) -> None:
             rows = [
                 {
                     "email": f"reader{i}@example.com",
+                    "email_key": f"reader{i}@example.com",
+                    "domain": "example.com",
                     "name": f"Reader {i}",
                     "attributes": {},
                     "created_at": now,
