@@ -111,6 +111,21 @@ class Consent(SubscribersBase):
     text: Mapped[str] = mapped_column(Text, default="")
 
 
+class MembershipEvent(SubscribersBase):
+    """One status a membership took: what, when, through what, and from which edition."""
+
+    __tablename__ = "membership_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(32), default="")
+    edition_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class MembershipTopic(SubscribersBase):
     """One topic a member chose on a list; none at all means every topic."""
 

@@ -17,6 +17,7 @@ from subscribers.models import (
     LEFT,
     Consent,
     Membership,
+    MembershipEvent,
     MembershipTopic,
     Method,
     Status,
@@ -124,6 +125,24 @@ def _set_status(
             status_edition_id=edition_id,
         )
     )
+    _log_status(conn, membership_id, status, source, now, edition_id)
+
+
+def _log_status(
+    conn: Connection,
+    membership_id: int,
+    status: Status,
+    source: str,
+    now: datetime,
+    edition_id: int | None = None,
+) -> None:
+    """Keep the membership's history: every status it took, not only the last."""
+    conn.execute(
+        insert(MembershipEvent).values(
+            membership_id=membership_id, status=status.value, source=source[:32],
+            edition_id=edition_id, at=now,
+        )
+    )  # fmt: skip
 
 
 def _check_topics(topics: Iterable[str], allowed: Collection[str] | None) -> list[str]:
@@ -195,7 +214,7 @@ def add(
 def _insert_membership(
     conn: Connection, sub_id: int, list_name: str, status: Status, source: str, now: datetime
 ) -> int:
-    return int(
+    mid = int(
         conn.execute(
             insert(Membership)
             .values(
@@ -209,6 +228,8 @@ def _insert_membership(
             .returning(Membership.id)
         ).scalar_one()
     )
+    _log_status(conn, mid, status, source, now)
+    return mid
 
 
 def subscribe_pending(

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from subscribers.addresses import parse_address
 from subscribers.errors import NotFound
-from subscribers.models import Consent, Membership, MembershipTopic, Subscriber
+from subscribers.models import Consent, Membership, MembershipEvent, MembershipTopic, Subscriber
 from subscribers.suppression import AddressHasher, is_suppressed
 
 
@@ -26,6 +26,30 @@ def topics_of(conn: Connection, subscriber_id: int, list_name: str) -> list[str]
     )
 
 
+def status_history(conn: Connection, member: Any) -> list[dict[str, Any]]:
+    """The statuses a membership took, oldest first.
+
+    Operations log each change; a bulk import writes only the membership row, so its state is
+    added at the end when the log does not hold it yet.
+    """
+    events = MembershipEvent.__table__
+    found = [
+        {"status": e.status, "at": e.at.isoformat(), "source": e.source, "edition_id": e.edition_id}
+        for e in conn.execute(
+            select(events).where(events.c.membership_id == member.id).order_by(events.c.id)
+        )
+    ]
+    current = {
+        "status": member.status,
+        "at": member.status_changed_at.isoformat(),
+        "source": member.status_source,
+        "edition_id": member.status_edition_id,
+    }
+    if not found or (found[-1]["status"], found[-1]["at"]) != (current["status"], current["at"]):
+        found.append(current)
+    return found
+
+
 @dataclass(frozen=True)
 class MembershipView:
     """One membership as shown to an operator."""
@@ -36,6 +60,8 @@ class MembershipView:
     status_source: str
     topics: list[str]
     consents: list[dict[str, Any]]
+    # Every status the membership took, oldest first: {"status", "at", "source", "edition_id"}.
+    history: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -79,6 +105,7 @@ def show(conn: Connection, email: str, *, hasher: AddressHasher | None = None) -
                 m.status_source,
                 topics_of(conn, sub.id, m.list_name),
                 consents,
+                status_history(conn, m),
             )
         )
     return SubscriberView(

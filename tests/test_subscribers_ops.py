@@ -225,3 +225,27 @@ def test_migration_backfills_keys_of_existing_subscribers(db_url: str) -> None:
         assert tuple(row) == ("old.reader@example.com", "example.com")
     finally:
         engine.dispose()
+
+
+def test_every_status_change_is_kept_in_the_history(app: App) -> None:
+    from datetime import timedelta
+
+    from subscribers.views import show
+
+    hour = timedelta(hours=1)
+    with app.engine.begin() as conn:
+        res = ops.subscribe_pending(conn, "hist@example.com", "weekly", now=NOW, ip="192.0.2.7")
+        assert res.subscriber_id is not None
+        sub = res.subscriber_id
+        assert ops.confirm(conn, sub, "weekly", now=NOW + hour)
+        ops.unsubscribe(conn, sub, "weekly", source="one-click", now=NOW + 2 * hour, edition_id=9)
+        ops.resubscribe(conn, sub, "weekly", consent_text="asked again", now=NOW + 3 * hour)
+        [member] = show(conn, "hist@example.com").memberships
+    steps = [(h["status"], h["source"], h["edition_id"]) for h in member.history]
+    assert steps == [
+        ("pending", "form", None),
+        ("active", "confirm", None),
+        ("unsubscribed", "one-click", 9),
+        ("active", "cli", None),
+    ]
+    assert [h["at"] for h in member.history] == sorted(h["at"] for h in member.history)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from digest.store.editions import EditionRow
 from digest.web.server import create_web_app
 from digest.workflow import prepare_draft, send
 from subscribers.models import Consent, Membership, Subscriber
+from subscribers.ops import unsubscribe
 from subscribers.store import add_subscriber
 from subscribers.views import topics_of
 from tests.conftest import NOW, write_article
@@ -257,7 +259,14 @@ def test_operator_pages(app: App, client: TestClient, draft: EditionRow) -> None
     found = client.get("/ops", params={"q": "reader1"})
     match = re.search(r'href="/ops/subscribers/(\d+)"', found.text)
     assert match and "reader1@example.com" in found.text
-    assert "weekly" in client.get(f"/ops/subscribers/{match.group(1)}").text
+    sub_id = int(match.group(1))
+    with app.engine.begin() as conn:
+        unsubscribe(conn, sub_id, "weekly", source="one-click", now=NOW + timedelta(days=1))
+    page = client.get(f"/ops/subscribers/{sub_id}").text
+    history = page.split('class="history"')[1].split("</table>")[0]
+    # The history keeps both statuses, oldest first, with where each came from.
+    assert history.index("active") < history.index("unsubscribed") and "one-click" in history
+    assert "consent records" in page
     csv_text = client.get("/ops/export/weekly.csv").text
     assert csv_text.splitlines()[0] == "email,name,status,status_changed_at"
     assert len(csv_text.splitlines()) == 3

@@ -20,7 +20,8 @@ from subscribers.addresses import InvalidAddress, parse_address
 from subscribers.models import Membership, Subscriber, Suppression
 from subscribers.suppression import AddressHasher
 from subscribers.tokens import InvalidToken
-from subscribers.views import topics_of
+from subscribers.views import SubscriberView as Detail
+from subscribers.views import show, topics_of
 
 
 @dataclass(frozen=True)
@@ -234,3 +235,9 @@ def suppressed(
         target = r.email_key or (f"*@{r.domain}" if r.domain else "an erased address (hash)")
         out.append((target, r.reason, r.source, r.created_at, r.id))
     return out
+
+
+def detail(conn: Connection, email: str, hasher: AddressHasher | None = None) -> Detail:
+    """Everything an operator may see of one subscriber: statuses with their history, topics,
+    consent records and whether the address is suppressed."""
+    return show(conn, email, hasher=hasher)

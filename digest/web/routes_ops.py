@@ -48,6 +48,7 @@ def subscriber_page(request: Request, subscriber_id: int) -> Response:
         sub = lists.get_subscriber(conn, subscriber_id)
         if sub is None:
             raise HTTPException(status_code=404, detail="no such subscriber")
+        full = lists.detail(conn, sub.email, st.app.hasher)
         sent = conn.execute(
             select(Edition.newsletter, Edition.number, Delivery.status, Delivery.updated_at)
             .join(Edition, Edition.id == Delivery.edition_id)
@@ -61,7 +62,9 @@ def subscriber_page(request: Request, subscriber_id: int) -> Response:
             .order_by(ProviderEvent.id.desc())
             .limit(100)
         ).all()
-    return render(request, "subscriber.html", {"sub": sub, "sent": sent, "events": events})
+    return render(
+        request, "subscriber.html", {"sub": sub, "full": full, "sent": sent, "events": events}
+    )
 
 
 @router.get("/suppression")
