@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from digest.app import App
 from digest.ingest.service import ingest_path
@@ -268,8 +268,11 @@ def test_operator_pages(app: App, client: TestClient, draft: EditionRow) -> None
     assert history.index("active") < history.index("unsubscribed") and "one-click" in history
     assert "consent records" in page
     csv_text = client.get("/ops/export/weekly.csv").text
-    assert csv_text.splitlines()[0] == "email,name,status,status_changed_at"
+    assert csv_text.splitlines()[0].startswith("email,name,status,status_changed_at,")
     assert len(csv_text.splitlines()) == 3
+    with app.engine.begin() as conn:  # a name that a spreadsheet would run as a formula
+        conn.execute(update(Subscriber).values(name="=HYPERLINK(1)"))
+    assert ",'=HYPERLINK(1)," in client.get("/ops/export/weekly.csv").text
     upload = b"email,name\nok@example.org,Ok\nnot-an-address,Bad\n"
     r = client.post(
         "/ops/import",

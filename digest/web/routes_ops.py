@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +17,7 @@ from digest.web.accounts import Role, audit_log, record
 from digest.web.models import ProviderEvent
 from digest.web.state import render, require, state
 from subscribers.addresses import InvalidAddress
-from subscribers.models import Membership, Subscriber
+from subscribers.export import export_list
 from subscribers.store import import_csv
 
 router = APIRouter(prefix="/ops", include_in_schema=False)
@@ -87,7 +85,7 @@ def audit(request: Request) -> Response:
 
 @router.get("/export/{newsletter}.csv")
 def export(request: Request, newsletter: str) -> Response:
-    """One list's members as CSV: email, name, status, since."""
+    """One list's members as CSV, as `digest subscribers export` writes it."""
     user = require(request, Role.OPERATOR)
     st = state(request)
     if newsletter not in st.app.settings.newsletters:
@@ -96,28 +94,14 @@ def export(request: Request, newsletter: str) -> Response:
         record(conn, user.username, "list.export", newsletter, "", st.app.clock())
 
     def rows() -> Iterator[str]:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(["email", "name", "status", "status_changed_at"])
-        with st.app.engine.connect() as conn:
-            result = conn.execution_options(yield_per=2000).execute(
-                select(
-                    Subscriber.email,
-                    Subscriber.name,
-                    Membership.status,
-                    Membership.status_changed_at,
-                )
-                .join(Membership, Membership.subscriber_id == Subscriber.id)
-                .where(Membership.list_name == newsletter)
-                .order_by(Subscriber.id)
-            )
-            for r in result:
-                writer.writerow([r.email, r.name, r.status, r.status_changed_at.isoformat()])
-                if buf.tell() > 65536:
-                    yield buf.getvalue()
-                    buf.seek(0)
-                    buf.truncate()
-        yield buf.getvalue()
+        # The CLI's export (formula-safe cells, topics and consent), spooled to a temporary
+        # file so memory stays flat whatever the list's size.
+        with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as out:
+            with st.app.engine.connect() as conn:
+                export_list(conn, newsletter, out)
+            out.seek(0)
+            while chunk := out.read(65536):
+                yield chunk
 
     return StreamingResponse(
         rows(),
@@ -147,7 +131,9 @@ async def import_page(request: Request) -> Response:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / (Path(upload.filename or "upload.csv").name or "upload.csv")
             path.write_bytes(data)
-            report = import_csv(st.app.engine, path, newsletter, st.app.clock())
+            report = import_csv(
+                st.app.engine, path, newsletter, st.app.clock(), hasher=st.app.hasher
+            )
         with st.app.engine.begin() as conn:
             record(
                 conn,
