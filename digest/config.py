@@ -44,7 +44,9 @@ class LoadedConfig:
         for n in range(len(key), 0, -1):
             if key[:n] in self.origins:
                 return self.origins[key[:n]]
-        return "default"
+        # A table-valued setting (e.g. ingest.keywords) is set entry by entry.
+        inner = sorted({v for k, v in self.origins.items() if k[: len(key)] == key})
+        return ", ".join(inner) if inner else "default"
 
 
 def load_config(

@@ -35,6 +35,14 @@ def test_layers_in_order(tmp_path: Path) -> None:
     assert loaded.origin(("provider",)) == "default"
 
 
+def test_a_table_valued_setting_names_the_file_that_set_it(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text('[ingest.keywords]\nopenai = ["OpenAI", "ChatGPT"]\n')
+    rows = {key: origin for key, _, origin in effective_settings(load_config(path, env={}))}
+    assert rows["ingest.keywords"] == str(path)
+    assert rows["ingest.timeout"] == "default"
+
+
 def test_default_config_file_is_found_in_cwd(isolated: Path) -> None:
     Path("config").mkdir()
     Path("config/digest.toml").write_text('timezone = "Asia/Tokyo"\n')
