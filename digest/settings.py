@@ -54,6 +54,10 @@ def _zone(value: str) -> str:
     return value
 
 
+# Words `digest send` takes as subcommands, so no newsletter may be called so.
+RESERVED_NEWSLETTER_NAMES = frozenset({"run", "status", "pause", "resume", "cancel"})
+
+
 class Section(BaseModel):
     """Base for every settings table: unknown keys are errors, not silently ignored."""
 
@@ -611,6 +615,17 @@ class Settings(Section):
             if not SLUG.match(name):
                 raise ValueError(
                     f"name {name!r} must be lower-case letters, digits, '-' or '_' (max 63)"
+                )
+        return value
+
+    @field_validator("newsletters")
+    @classmethod
+    def _not_a_command(cls, value: dict[str, object]) -> dict[str, object]:
+        # `digest send NEWSLETTER` shares its place with `digest send status|pause|...`.
+        for name in value:
+            if name in RESERVED_NEWSLETTER_NAMES:
+                raise ValueError(
+                    f"{name!r} is a command word of `digest send`; choose another newsletter name"
                 )
         return value
 

@@ -159,3 +159,11 @@ def test_home_relocates_all_state(tmp_path: Path) -> None:
     s = load_settings(env={"DIGEST_HOME": str(tmp_path / "elsewhere")})
     assert str(tmp_path / "elsewhere") in s.db_url
     assert s.outbox_dir == tmp_path / "elsewhere" / "outbox"
+
+
+def test_a_newsletter_cannot_take_a_send_command_word(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text('[newsletters.status]\ntitle = "S"\ntags = ["x"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert "newsletters" in err.value.message and "command word" in err.value.message
