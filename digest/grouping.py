@@ -31,6 +31,7 @@ HEADLINE_THRESHOLD = 0.04
 NAME_BOOST = 1.0
 CHAR_WEIGHT = 1.0
 TIME_SCALE_DAYS = 3.0
+ATTACH_THRESHOLD = 0.20
 # Fewer words of text than this and an article is compared as a headline.
 SHORT_TEXT_WORDS = 25
 NEIGHBOURS = 200
@@ -184,6 +185,59 @@ def _average_link(n: int, pairs: dict[tuple[int, int], float], threshold: float)
     return [root(i) for i in range(n)]
 
 
+def _attach_loners(
+    matrix: sparse.csr_matrix,
+    items: Sequence[Item],
+    labels: list[int],
+    attach_threshold: float,
+    time_scale_days: float,
+) -> list[int]:
+    """Second pass: an article that joined nobody joins the story whose centroid is closest,
+    when that similarity reaches `attach_threshold`."""
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    n = len(labels)
+    members: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        members.setdefault(label, []).append(i)
+    stories = [m for m in members.values() if len(m) > 1]
+    loners = np.array([m[0] for m in members.values() if len(m) == 1], dtype=np.int64)
+    if not stories or not len(loners):
+        return labels
+    rows = np.concatenate([np.full(len(m), k) for k, m in enumerate(stories)])
+    cols = np.concatenate([np.array(m) for m in stories])
+    weights = np.concatenate([np.full(len(m), 1.0 / len(m)) for m in stories])
+    indicator = sparse.csr_matrix((weights, (rows, cols)), shape=(len(stories), n))
+    centroids = normalize(indicator @ matrix).tocsr()
+    short = np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool)
+    story_short = np.array([bool(short[m].all()) for m in stories], dtype=bool)
+    times = np.array(
+        [it.published.timestamp() if it.published else math.nan for it in items], dtype=float
+    )
+    out = list(labels)
+    transposed = centroids.T.tocsc()
+    for start in range(0, len(loners), _BLOCK):
+        chunk = loners[start : start + _BLOCK]
+        block = (matrix[chunk] @ transposed).tocoo()
+        lon = chunk[block.row]
+        sims = np.where(short[lon] | story_short[block.col], 0.0, block.data)
+        best: dict[int, tuple[float, int]] = {}
+        for i, k, s in zip(lon.tolist(), block.col.tolist(), sims.tolist(), strict=True):
+            if s < attach_threshold:
+                continue
+            if time_scale_days > 0 and not math.isnan(times[i]):
+                gaps = np.abs(times[stories[k]] - times[i]) / 86400.0
+                if not np.all(np.isnan(gaps)):
+                    gap = float(np.nanmin(gaps))
+                    s *= min(1.0, math.exp(-gap / time_scale_days) * math.e)
+            if s >= attach_threshold and s > best.get(i, (0.0, -1))[0]:
+                best[i] = (s, k)
+        for i, (_, k) in best.items():
+            out[i] = labels[stories[k][0]]
+    return out
+
+
 def group(
     items: Sequence[Item],
     threshold: float = THRESHOLD,
@@ -191,6 +245,7 @@ def group(
     time_scale_days: float = TIME_SCALE_DAYS,
     name_boost: float = NAME_BOOST,
     char_weight: float = CHAR_WEIGHT,
+    attach_threshold: float = ATTACH_THRESHOLD,
 ) -> list[list[int]]:
     """Indexes of `items` grouped into stories; groups and members in input order."""
     if not items:
@@ -203,6 +258,8 @@ def group(
         return [[i] for i in range(len(items))]
     pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
     labels = _average_link(len(items), pairs, threshold)
+    if attach_threshold > 0:
+        labels = _attach_loners(matrix, items, labels, attach_threshold, time_scale_days)
     groups: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
         groups.setdefault(label, []).append(index)
