@@ -11,11 +11,11 @@ average-link agglomerative clustering does with a distance threshold, without th
 
 A second pass gives an article that joined nobody one more chance: it joins the story (of two
 or more articles) whose centroid, the mean of its members' vectors, is closest, when that
-cosine reaches `attach_threshold`. Several reports of one event average out each site's
-wording, so a report told in other words is nearer to their centroid than to any one of them;
-a different event of the same subject gains far less. Headline-only articles and stories are
-left out of this pass: a few words compared with a centroid say too little (on headlines it
-only cost precision).
+cosine reaches the same threshold (`attach_threshold` can set another). Several reports of one
+event average out each site's wording, so a report told in other words is nearer to their
+centroid than to any one of them; a different event of the same subject gains far less.
+Headline-only articles and stories are left out of this pass: a few words compared with a
+centroid say too little (on headlines it only cost precision).
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ HEADLINE_THRESHOLD = 0.04
 NAME_BOOST = 1.0
 CHAR_WEIGHT = 1.0
 TIME_SCALE_DAYS = 3.0
-# Second pass: cosine to a story's centroid at which an article left alone joins it.
-ATTACH_THRESHOLD = 0.20
 # Fewer words of text than this and an article is compared as a headline.
 SHORT_TEXT_WORDS = 25
 NEIGHBOURS = 200
@@ -259,9 +257,13 @@ def group(
     time_scale_days: float = TIME_SCALE_DAYS,
     name_boost: float = NAME_BOOST,
     char_weight: float = CHAR_WEIGHT,
-    attach_threshold: float = ATTACH_THRESHOLD,
+    attach_threshold: float | None = None,
 ) -> list[list[int]]:
-    """Indexes of `items` grouped into stories; groups and members in input order."""
+    """Indexes of `items` grouped into stories; groups and members in input order.
+
+    `attach_threshold` is the second pass's cosine to a story's centroid; by default the same
+    as `threshold` (so the one setting steers both passes), 0 turns the second pass off.
+    """
     if not items:
         return []
     if len(items) == 1:
@@ -272,8 +274,9 @@ def group(
         return [[i] for i in range(len(items))]
     pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
     labels = _average_link(len(items), pairs, threshold)
-    if attach_threshold > 0:
-        labels = _attach_loners(matrix, items, labels, attach_threshold, time_scale_days)
+    attach = threshold if attach_threshold is None else attach_threshold
+    if attach > 0:
+        labels = _attach_loners(matrix, items, labels, attach, time_scale_days)
     groups: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
         groups.setdefault(label, []).append(index)
