@@ -8,6 +8,14 @@ published far apart are made less similar (`time_scale`). Then average-link clus
 that sparse graph: two groups merge while the mean similarity over all their article pairs
 (pairs below the threshold count as 0) stays at or above the threshold. That is what
 average-link agglomerative clustering does with a distance threshold, without the n×n matrix.
+
+A second pass gives an article that joined nobody one more chance: it joins the story (of two
+or more articles) whose centroid, the mean of its members' vectors, is closest, when that
+cosine reaches the same threshold (`attach_threshold` can set another). Several reports of one
+event average out each site's wording, so a report told in other words is nearer to their
+centroid than to any one of them; a different event of the same subject gains far less.
+Headline-only articles and stories are left out of this pass: a few words compared with a
+centroid say too little (on headlines it only cost precision).
 """
 
 from __future__ import annotations
@@ -184,6 +192,64 @@ def _average_link(n: int, pairs: dict[tuple[int, int], float], threshold: float)
     return [root(i) for i in range(n)]
 
 
+def _attach_loners(
+    matrix: sparse.csr_matrix,
+    items: Sequence[Item],
+    labels: list[int],
+    attach_threshold: float,
+    time_scale_days: float,
+) -> list[int]:
+    """Second pass: an article that joined nobody joins the story whose centroid is closest,
+    when that cosine (after the time penalty, measured to the story's nearest member in time)
+    reaches `attach_threshold`. Centroids are those of the first pass, so the result does not
+    depend on the order of the articles; cost is one sparse product of the lone articles with
+    the stories' centroids."""
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    n = len(labels)
+    members: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        members.setdefault(label, []).append(i)
+    stories = [m for m in members.values() if len(m) > 1]
+    loners = np.array([m[0] for m in members.values() if len(m) == 1], dtype=np.int64)
+    if not stories or not len(loners):
+        return labels
+    rows = np.concatenate([np.full(len(m), k) for k, m in enumerate(stories)])
+    cols = np.concatenate([np.array(m) for m in stories])
+    weights = np.concatenate([np.full(len(m), 1.0 / len(m)) for m in stories])
+    indicator = sparse.csr_matrix((weights, (rows, cols)), shape=(len(stories), n))
+    centroids = normalize(indicator @ matrix).tocsr()
+    short = np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool)
+    story_short = np.array([bool(short[m].all()) for m in stories], dtype=bool)
+    times = np.array(
+        [it.published.timestamp() if it.published else math.nan for it in items], dtype=float
+    )
+    out = list(labels)
+    transposed = centroids.T.tocsc()
+    step = _BLOCK // 4  # centroids share common words: the product is denser than pairs
+    for start in range(0, len(loners), step):
+        chunk = loners[start : start + step]
+        block = (matrix[chunk] @ transposed).tocoo()
+        lon, cols = chunk[block.row], block.col
+        sims = np.where(short[lon] | story_short[cols], 0.0, block.data)
+        keep = sims >= attach_threshold  # the time penalty only lowers similarity
+        best: dict[int, tuple[float, int]] = {}
+        for i, k, s in zip(
+            lon[keep].tolist(), cols[keep].tolist(), sims[keep].tolist(), strict=True
+        ):
+            if time_scale_days > 0 and not math.isnan(times[i]):
+                gaps = np.abs(times[stories[k]] - times[i]) / 86400.0
+                if not np.all(np.isnan(gaps)):
+                    gap = float(np.nanmin(gaps))
+                    s *= min(1.0, math.exp(-gap / time_scale_days) * math.e)
+            if s >= attach_threshold and s > best.get(i, (0.0, -1))[0]:
+                best[i] = (s, k)
+        for i, (_, k) in best.items():
+            out[i] = labels[stories[k][0]]
+    return out
+
+
 def group(
     items: Sequence[Item],
     threshold: float = THRESHOLD,
@@ -191,8 +257,13 @@ def group(
     time_scale_days: float = TIME_SCALE_DAYS,
     name_boost: float = NAME_BOOST,
     char_weight: float = CHAR_WEIGHT,
+    attach_threshold: float | None = None,
 ) -> list[list[int]]:
-    """Indexes of `items` grouped into stories; groups and members in input order."""
+    """Indexes of `items` grouped into stories; groups and members in input order.
+
+    `attach_threshold` is the second pass's cosine to a story's centroid; by default the same
+    as `threshold` (so the one setting steers both passes), 0 turns the second pass off.
+    """
     if not items:
         return []
     if len(items) == 1:
@@ -203,6 +274,9 @@ def group(
         return [[i] for i in range(len(items))]
     pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
     labels = _average_link(len(items), pairs, threshold)
+    attach = threshold if attach_threshold is None else attach_threshold
+    if attach > 0:
+        labels = _attach_loners(matrix, items, labels, attach, time_scale_days)
     groups: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
         groups.setdefault(label, []).append(index)

@@ -30,6 +30,14 @@ TRAM_2 = (
     "harbour district. The line, 12 kilometres long, will cost 480 million euros, the council "
     "said. Mayor Anna Kowalska said construction would begin in spring."
 )
+# A third report of the tram vote in other words: close to the story as a whole, not to either
+# report alone (mean cosine below the threshold, cosine to the story's centroid above it).
+TRAM_3 = (
+    "Construction of the riverside tram to the harbour could begin next spring. Supporters at "
+    "the town hall argued that the line would ease traffic around the central station; "
+    "opposition councillors questioned its budget after the debate. A referendum was ruled "
+    "out, and the mayor promised regular reports on costs."
+)
 RENT = (
     "Rents in Warsaw rose 9 percent in the third quarter, the national statistics office said. "
     "Studio flats saw the steepest increases as students returned to the capital. "
@@ -166,6 +174,22 @@ def test_time_proximity_keeps_far_apart_reports_apart() -> None:
     assert group(close, time_scale_days=1) == [[0, 1]]
     far = [close[0], replace(close[1], published=NOW + timedelta(days=60))]
     assert group(far, time_scale_days=1) == [[0], [1]]
+
+
+def test_an_article_left_alone_joins_the_story_whose_centroid_is_close() -> None:
+    items = [
+        Item("Council approves riverside tram line", TRAM, NOW),
+        Item("Gdansk votes for harbour tram", TRAM_2, NOW),
+        Item("Rents in Warsaw up 9 percent", RENT, NOW),
+        Item("Harbour tram gets the go-ahead", TRAM_3, NOW),
+    ]
+    assert group(items, attach_threshold=0) == [[0, 1], [2], [3]]  # first pass alone
+    assert group(items) == [[0, 1, 3], [2]]
+    # Far apart in time, the second pass is held back like the first.
+    late = replace(items[3], published=NOW + timedelta(days=60))
+    assert group([*items[:3], late]) == [[0, 1], [2], [3]]
+    # With no story of two or more articles there is no centroid to join.
+    assert group(items[2:]) == [[0], [1]]
 
 
 def test_headline_only_items_use_the_headline_threshold() -> None:
