@@ -7,8 +7,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, exists, or_, select
 
 from subscribers.addresses import parse_address
 from subscribers.models import Membership, MembershipTopic, Status, Subscriber, Suppression
@@ -16,9 +17,11 @@ from subscribers.ops import add
 from subscribers.suppression import AddressHasher
 
 
-@dataclass(frozen=True)
-class RecipientRow:
-    """One active member of a list, as a send needs it; empty topics means every topic."""
+class RecipientRow(NamedTuple):
+    """One active member of a list, as a send needs it; empty topics means every topic.
+
+    A named tuple, not a dataclass: a million of them are made per send, at a fifth the cost.
+    """
 
     subscriber_id: int
     email: str
@@ -89,54 +92,62 @@ def recipients(
     """Active, unsuppressed members of a list by subscriber id, in keyset pages (constant memory).
 
     With `topics` (an edition's sections), members who chose topics get it only if one matches.
+    Each page is one query on a connection held only while it runs, so a send that writes
+    while it reads keeps no transaction open between pages.
     """
     last = 0
     while True:
-        query = (
-            select(Subscriber.id, Subscriber.email, Subscriber.name, Membership.id.label("mid"))
-            .join(Membership, Membership.subscriber_id == Subscriber.id)
-            .where(
-                Membership.list_name == list_name,
-                Membership.status == Status.ACTIVE.value,
-                # Keyset on the membership's column: the (list, status, subscriber) index then
-                # gives the order, with no sort of everything after `last` on each page.
-                Membership.subscriber_id > last,
-                _not_suppressed(),
-            )
-            .order_by(Membership.subscriber_id)
-            .limit(batch)
-        )
-        if topics is not None:
-            chosen = exists().where(MembershipTopic.membership_id == Membership.id)
-            matching = exists().where(
-                MembershipTopic.membership_id == Membership.id,
-                MembershipTopic.topic.in_(list(topics)),
-            )
-            query = query.where(or_(~chosen, matching))
         with engine.connect() as conn:
-            rows = conn.execute(query).all()
-            by_member: dict[int, list[str]] = defaultdict(list)
-            if rows:
-                # The page's topics by the same index range, not by a list of thousands of ids.
-                for mid, topic in conn.execute(
-                    select(MembershipTopic.membership_id, MembershipTopic.topic)
-                    .join(Membership, Membership.id == MembershipTopic.membership_id)
-                    .where(
-                        Membership.list_name == list_name,
-                        Membership.status == Status.ACTIVE.value,
-                        Membership.subscriber_id > last,
-                        Membership.subscriber_id <= rows[-1].id,
-                    )
-                    .order_by(MembershipTopic.membership_id, MembershipTopic.topic)
-                ).all():
-                    by_member[mid].append(topic)
+            result = conn.execute(_page(list_name, last, batch, topics))
+            # Plain driver tuples: no column here needs SQLAlchemy's result processing.
+            rows = result.cursor.fetchall()
+            result.close()
         if not rows:
             return
         last = rows[-1][0]
-        get = by_member.get
-        for sid, email, name, mid in rows:
-            chosen_topics = get(mid)
-            yield RecipientRow(sid, email, name, tuple(chosen_topics) if chosen_topics else ())
+        # One row per (member, chosen topic), in subscriber then topic order: fold them.
+        current: tuple[int, str, str] | None = None
+        chosen: list[str] = []
+        for sid, email, name, topic in rows:
+            if current is not None and current[0] != sid:
+                yield RecipientRow(*current, tuple(chosen))
+                chosen = []
+            current = (sid, email, name)
+            if topic is not None:
+                chosen.append(topic)
+        assert current is not None
+        yield RecipientRow(*current, tuple(chosen))
+
+
+def _page(list_name: str, after: int, size: int, topics: Sequence[str] | None) -> Select[Any]:
+    """The next `size` members after subscriber `after`, each with its topics (left join)."""
+    members = (
+        select(Subscriber.id, Subscriber.email, Subscriber.name, Membership.id.label("mid"))
+        .join(Membership, Membership.subscriber_id == Subscriber.id)
+        .where(
+            Membership.list_name == list_name,
+            Membership.status == Status.ACTIVE.value,
+            # Keyset on the membership's column: the (list, status, subscriber) index then
+            # gives the order, with no sort of everything after `after` on each page.
+            Membership.subscriber_id > after,
+            _not_suppressed(),
+        )
+        .order_by(Membership.subscriber_id)
+        .limit(size)
+    )
+    if topics is not None:
+        chosen = exists().where(MembershipTopic.membership_id == Membership.id)
+        matching = exists().where(
+            MembershipTopic.membership_id == Membership.id,
+            MembershipTopic.topic.in_(list(topics)),
+        )
+        members = members.where(or_(~chosen, matching))
+    page = members.subquery("page")
+    return (
+        select(page.c.id, page.c.email, page.c.name, MembershipTopic.topic)
+        .outerjoin(MembershipTopic, MembershipTopic.membership_id == page.c.mid)
+        .order_by(page.c.id, MembershipTopic.topic)
+    )
 
 
 def topics_for(

