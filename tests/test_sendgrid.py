@@ -230,3 +230,36 @@ def test_threads_of_one_worker_never_share_a_batch(
     assert sorted(fake.accepted) == sorted(emails)
     assert set(fake.accepted.values()) == {1}
     app.close()
+
+
+def test_personalizations_written_as_text_match_the_dicts_encoded() -> None:
+    from dataclasses import replace
+
+    from digest.message import PreparedEdition, Recipient
+    from digest.providers.sendgrid import personalization, personalizations_json
+
+    edition = PreparedEdition(
+        edition_id=3,
+        newsletter="weekly",
+        number=1,
+        subject="S",
+        from_name="W",
+        from_email="weekly@news.example.com",
+        reply_to=None,
+        list_id="W <weekly.news.example.com>",
+        rendered=None,  # type: ignore[arg-type]
+    )
+    readers = [
+        Recipient(1, 10, "a@example.com", "Ann Lee", "https://n.example/u/x1"),
+        Recipient(2, 11, "b@example.com", "", "https://n.example/u/x2"),
+        Recipient(3, 12, "c@example.com", "  ", "https://n.example/u/x3", "https://p/3"),
+        Recipient(4, 13, "é@exämple.com", 'Zoë "Z" <b>, & ; co\n', "https://n/u/?a=1&b=<2>"),
+        Recipient(5, 14, "d@example.com", "\u2028\x00 Bob\t", 'https://n/u/\\"x'),
+    ]
+    for copy in (edition, replace(edition, transactional=True)):
+        expected = json.dumps([personalization(copy, r) for r in readers])
+        assert personalizations_json(copy, readers) == expected
+        assert json.loads(personalizations_json(copy, readers[:1])) == [
+            personalization(copy, readers[0])
+        ]
+    assert personalizations_json(edition, []) == "[]"
