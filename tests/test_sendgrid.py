@@ -263,3 +263,30 @@ def test_personalizations_written_as_text_match_the_dicts_encoded() -> None:
             personalization(copy, readers[0])
         ]
     assert personalizations_json(edition, []) == "[]"
+
+
+def test_fake_counts_custom_args_and_substitutions_bytes_exactly() -> None:
+    from tests.fakes.sendgrid_api import Problem
+
+    fake = FakeSendGrid(validate_schema=False, keep_bodies=False)
+
+    def body(args: dict[str, str], subs: dict[str, str]) -> dict[str, Any]:
+        return {
+            "personalizations": [
+                {"to": [{"email": "a@example.com"}], "custom_args": args, "substitutions": subs}
+            ],
+            "from": {"email": "w@example.com"},
+            "subject": "s",
+            "content": [{"type": "text/plain", "value": "x"}],
+        }
+
+    # {"k": "…"} is 9 bytes around the value: 9,990 bytes in all is under the limit.
+    fake.check(body({"k": "v" * 9981}, {}))
+    for args in ({"k": "v" * 9991}, {"k": "\u00e9" * 1700}, {"k": "\U0001f600" * 900}):
+        with pytest.raises(Problem, match="Custom args"):
+            fake.check(body(args, {}))
+    fake.check(body({}, {"k": "\u00e9" * 4999}))  # 1 + 9,998 bytes
+    with pytest.raises(Problem, match="10000 bytes"):
+        fake.check(body({}, {"k": "\u00e9" * 5000}))
+    with pytest.raises(Problem, match="must be strings"):
+        fake.check(body({"k": 1}, {}))  # type: ignore[dict-item]
