@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, or_, select
 
 from subscribers.addresses import parse_address
+from subscribers.idset import among
 from subscribers.models import Membership, MembershipTopic, Status, Subscriber, Suppression
 from subscribers.ops import add
 from subscribers.suppression import AddressHasher
@@ -151,7 +152,7 @@ def topics_for(
         .join(MembershipTopic, MembershipTopic.membership_id == Membership.id)
         .where(
             Membership.list_name == list_name,
-            Membership.subscriber_id.in_(list(subscriber_ids)),
+            among(conn, Membership.subscriber_id, subscriber_ids),
         )
         .order_by(Membership.subscriber_id, MembershipTopic.topic)
     ):
@@ -170,7 +171,7 @@ def active_ids(conn: Connection, list_name: str, subscriber_ids: list[int]) -> s
             .where(
                 Membership.list_name == list_name,
                 Membership.status == Status.ACTIVE.value,
-                Membership.subscriber_id.in_(subscriber_ids),
+                among(conn, Membership.subscriber_id, subscriber_ids),
                 _not_suppressed(),
             )
         ).scalars()

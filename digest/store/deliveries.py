@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Delivery
-from digest.store.idset import among, id_rows
+from subscribers.idset import among, id_rows
 from subscribers.models import Subscriber
 from subscribers.store import RecipientRow
 

@@ -20,7 +20,8 @@ def among(conn: Connection, column: Any, ids: Iterable[int]) -> ColumnElement[bo
     """`column` is one of `ids`, whatever their number, as a fixed statement."""
     values = [int(i) for i in ids]
     if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(BigInteger)))  # type: ignore[no-any-return]
+        # An array of the column's own type, so the comparison can use its index.
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
     rows = func.json_each(bindparam(None, json.dumps(values))).table_valued("value")
     return column.in_(select(rows.c.value))  # type: ignore[no-any-return]
 
