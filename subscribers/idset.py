@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Connection, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Integer, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
@@ -31,7 +31,7 @@ def id_rows(conn: Connection, ids: Iterable[int]) -> Any:
     values = [int(i) for i in ids]
     if conn.dialect.name == "postgresql":
         return (
-            func.unnest(bindparam(None, values, type_=ARRAY(BigInteger)))
+            func.unnest(bindparam(None, values, type_=ARRAY(Integer)))
             .table_valued("value")
             .render_derived()
         )

@@ -101,30 +101,48 @@ def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) 
         else ', "headers": {"List-Unsubscribe": %s, "List-Unsubscribe-Post": '
         '"List-Unsubscribe=One-Click"}'
     )
-    text_keys = [_quote(_text_key(k)) + ": " for k in _SLOTS]
-    html_keys = [_quote(_html_key(k)) + ": " for k in _SLOTS]
+    # The substitution keys in slot order (text part, then HTML part), with %s for values.
+    row = (
+        '{"to": [%s], "substitutions": {'
+        + ", ".join(_quote(_text_key(k)) + ": %s" for k in _SLOTS)
+        + ", "
+        + ", ".join(_quote(_html_key(k)) + ": %s" for k in _SLOTS)
+        + '}, "custom_args": {"digest_delivery_id": "%d"}'
+    )
     escape = html.escape
     parts = []
     for r in batch:
         values = r.slot_values()
-        vals = [values[k] for k in _SLOTS]
-        name = _name(r.name) if r.name else ""
+        first, email, url, prefs = (values[k] for k in _SLOTS)
+        name = r.name
+        if name:
+            # _name without its regex when nothing in the name needs cleaning (the usual case).
+            simple = name.isprintable() and ";" not in name and "," not in name
+            name = " ".join(name.split()) if simple else _name(name)
+        quoted_email = _quote(email)
         to = (
-            f'{{"email": {_quote(r.email)}, "name": {_quote(name)}}}'
+            f'{{"email": {quoted_email}, "name": {_quote(name)}}}'
             if name
-            else (f'{{"email": {_quote(r.email)}}}')
+            else f'{{"email": {quoted_email}}}'
         )
-        subs = ", ".join(
-            [k + _quote(v) for k, v in zip(text_keys, vals, strict=True)]
-            + [k + _quote(escape(v)) for k, v in zip(html_keys, vals, strict=True)]
-        )
-        head = (
-            f'{{"to": [{to}], "substitutions": {{{subs}}}, '
-            f'"custom_args": {{"digest_delivery_id": "{int(r.delivery_id)}"}}'
+        quoted_url = _quote(url)
+        escaped_url = _quote(escape(url))
+        same = prefs == url
+        item = row % (
+            to,
+            _quote(first),
+            quoted_email,
+            quoted_url,
+            quoted_url if same else _quote(prefs),
+            _quote(escape(first)),
+            _quote(escape(email)),
+            escaped_url,
+            escaped_url if same else _quote(escape(prefs)),
+            int(r.delivery_id),
         )
         if tail:
-            head += tail % _quote(f"<{r.unsubscribe_url}>, <{mailto}>")
-        parts.append(head + "}")
+            item += tail % _quote(f"<{url}>, <{mailto}>")
+        parts.append(item + "}")
     return "[" + ", ".join(parts) + "]"
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -36,6 +37,7 @@ from subscribers.store import RecipientRow
 FINAL = ("sent", "rejected", "failed", "skipped", "cancelled")
 UNFINISHED = ("pending", "claimed", "uncertain")
 MAX_ATTEMPTS = 5
+ANALYZE_AFTER = 10_000  # rows planned at once that make the ledger's statistics stale
 
 
 def plan(
@@ -75,6 +77,10 @@ def plan(
         if len(batch) >= chunk:
             added += flush()
     added += flush()
+    if added >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
+        # The send's statements are planned from the table's statistics; without this they
+        # describe the ledger before these rows, until autovacuum gets round to it.
+        conn.execute(text("ANALYZE deliveries"))
     return added
 
 
