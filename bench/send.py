@@ -126,6 +126,11 @@ def fill(app: App, n: int) -> None:
                     for i in ids
                 ],
             )
+    if app.engine.dialect.name == "postgresql":
+        # A list that has been around has statistics (autovacuum); one loaded a moment ago
+        # does not, and PostgreSQL would plan for empty tables.
+        with app.engine.begin() as conn:
+            conn.execute(text("ANALYZE subscribers, memberships"))
     edition = prepare_draft(app, "weekly", now)
     with app.engine.begin() as conn:
         transition(conn, edition.id, "approve", "bench", now)

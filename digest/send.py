@@ -136,9 +136,10 @@ def run_send(
             summary.resent_uncertain = deliveries.resend_uncertain(conn, edition.edition_id, now())
     counts_lock = threading.Lock()
 
+    token = signer.unsubscribe_tokens(edition.newsletter, edition.edition_id)
+
     def unsubscribe_url(subscriber_id: int) -> str:
-        token = signer.unsubscribe_token(subscriber_id, edition.newsletter, edition.edition_id)
-        return f"{base_url}/u/{token}"
+        return f"{base_url}/u/{token(subscriber_id)}"
 
     def one_batch() -> bool:
         """Claim, send and record one batch; False when there is nothing left to do."""

@@ -230,3 +230,63 @@ def test_threads_of_one_worker_never_share_a_batch(
     assert sorted(fake.accepted) == sorted(emails)
     assert set(fake.accepted.values()) == {1}
     app.close()
+
+
+def test_personalizations_written_as_text_match_the_dicts_encoded() -> None:
+    from dataclasses import replace
+
+    from digest.message import PreparedEdition, Recipient
+    from digest.providers.sendgrid import personalization, personalizations_json
+
+    edition = PreparedEdition(
+        edition_id=3,
+        newsletter="weekly",
+        number=1,
+        subject="S",
+        from_name="W",
+        from_email="weekly@news.example.com",
+        reply_to=None,
+        list_id="W <weekly.news.example.com>",
+        rendered=None,  # type: ignore[arg-type]
+    )
+    readers = [
+        Recipient(1, 10, "a@example.com", "Ann Lee", "https://n.example/u/x1"),
+        Recipient(2, 11, "b@example.com", "", "https://n.example/u/x2"),
+        Recipient(3, 12, "c@example.com", "  ", "https://n.example/u/x3", "https://p/3"),
+        Recipient(4, 13, "é@exämple.com", 'Zoë "Z" <b>, & ; co\n', "https://n/u/?a=1&b=<2>"),
+        Recipient(5, 14, "d@example.com", "\u2028\x00 Bob\t", 'https://n/u/\\"x'),
+    ]
+    for copy in (edition, replace(edition, transactional=True)):
+        expected = json.dumps([personalization(copy, r) for r in readers])
+        assert personalizations_json(copy, readers) == expected
+        assert json.loads(personalizations_json(copy, readers[:1])) == [
+            personalization(copy, readers[0])
+        ]
+    assert personalizations_json(edition, []) == "[]"
+
+
+def test_fake_counts_custom_args_and_substitutions_bytes_exactly() -> None:
+    from tests.fakes.sendgrid_api import Problem
+
+    fake = FakeSendGrid(validate_schema=False, keep_bodies=False)
+
+    def body(args: dict[str, str], subs: dict[str, str]) -> dict[str, Any]:
+        return {
+            "personalizations": [
+                {"to": [{"email": "a@example.com"}], "custom_args": args, "substitutions": subs}
+            ],
+            "from": {"email": "w@example.com"},
+            "subject": "s",
+            "content": [{"type": "text/plain", "value": "x"}],
+        }
+
+    # {"k": "…"} is 9 bytes around the value: 9,990 bytes in all is under the limit.
+    fake.check(body({"k": "v" * 9981}, {}))
+    for args in ({"k": "v" * 9991}, {"k": "\u00e9" * 1700}, {"k": "\U0001f600" * 900}):
+        with pytest.raises(Problem, match="Custom args"):
+            fake.check(body(args, {}))
+    fake.check(body({}, {"k": "\u00e9" * 4999}))  # 1 + 9,998 bytes
+    with pytest.raises(Problem, match="10000 bytes"):
+        fake.check(body({}, {"k": "\u00e9" * 5000}))
+    with pytest.raises(Problem, match="must be strings"):
+        fake.check(body({"k": 1}, {}))  # type: ignore[dict-item]

@@ -18,6 +18,7 @@ import urllib.error
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from http.client import HTTPException
+from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
 from python_http_client.exceptions import HTTPError  # type: ignore[import-untyped]
@@ -84,6 +85,67 @@ def personalization(edition: PreparedEdition, r: Recipient) -> dict[str, Any]:
     return found
 
 
+_SLOTS = ("first_name", "email", "unsubscribe_url", "preferences_url")
+
+
+def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) -> str:
+    """json.dumps([personalization(edition, r) for r in batch]), written straight as text.
+
+    Building a dict per reader and encoding it cost more than everything else we do per
+    reader; this writes the same JSON (same keys, order and escaping) from string pieces.
+    """
+    mailto = f"mailto:{edition.from_email}?subject=unsubscribe"
+    tail = (
+        ""
+        if edition.transactional
+        else ', "headers": {"List-Unsubscribe": %s, "List-Unsubscribe-Post": '
+        '"List-Unsubscribe=One-Click"}'
+    )
+    # The substitution keys in slot order (text part, then HTML part), with %s for values.
+    row = (
+        '{"to": [%s], "substitutions": {'
+        + ", ".join(_quote(_text_key(k)) + ": %s" for k in _SLOTS)
+        + ", "
+        + ", ".join(_quote(_html_key(k)) + ": %s" for k in _SLOTS)
+        + '}, "custom_args": {"digest_delivery_id": "%d"}'
+    )
+    escape = html.escape
+    parts = []
+    for r in batch:
+        values = r.slot_values()
+        first, email, url, prefs = (values[k] for k in _SLOTS)
+        name = r.name
+        if name:
+            # _name without its regex when nothing in the name needs cleaning (the usual case).
+            simple = name.isprintable() and ";" not in name and "," not in name
+            name = " ".join(name.split()) if simple else _name(name)
+        quoted_email = _quote(email)
+        to = (
+            f'{{"email": {quoted_email}, "name": {_quote(name)}}}'
+            if name
+            else f'{{"email": {quoted_email}}}'
+        )
+        quoted_url = _quote(url)
+        escaped_url = _quote(escape(url))
+        same = prefs == url
+        item = row % (
+            to,
+            _quote(first),
+            quoted_email,
+            quoted_url,
+            quoted_url if same else _quote(prefs),
+            _quote(escape(first)),
+            _quote(escape(email)),
+            escaped_url,
+            escaped_url if same else _quote(escape(prefs)),
+            int(r.delivery_id),
+        )
+        if tail:
+            item += tail % _quote(f"<{url}>, <{mailto}>")
+        parts.append(item + "}")
+    return "[" + ", ".join(parts) + "]"
+
+
 def _errors(exc: HTTPError) -> list[dict[str, Any]]:
     try:
         found = json.loads(exc.body or b"{}").get("errors") or []
@@ -126,12 +188,12 @@ class SendgridMailer(Mailer):
         self.requests = 0  # for the end-of-send log and tests
         self._shared: dict[int, str] = {}
 
-    def _post(self, edition: PreparedEdition, items: list[dict[str, Any]]) -> str:
+    def _post(self, edition: PreparedEdition, items: str) -> str:
         """One request; returns X-Message-Id, raises HTTPError or a network error."""
         shared = self._shared.get(edition.edition_id)
         if shared is None:
             shared = self._shared[edition.edition_id] = _shared(edition)
-        body = shared[:-1] + ', "personalizations": ' + json.dumps(items) + "}"
+        body = shared[:-1] + ', "personalizations": ' + items + "}"
         self.requests += 1
         # The client sends a str body as it is only when the content type is not exactly
         # "application/json"; the shared part is serialised once per edition this way.
@@ -166,7 +228,7 @@ class SendgridMailer(Mailer):
     ) -> None:
         attempt = 0
         while batch:
-            items = [personalization(edition, r) for r in batch]
+            items = personalizations_json(edition, batch)
             try:
                 message_id = self._post(edition, items)
             except HTTPError as exc:

@@ -13,16 +13,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Delivery
+from subscribers.idset import among, id_rows
 from subscribers.models import Subscriber
 from subscribers.store import RecipientRow
 
 FINAL = ("sent", "rejected", "failed", "skipped", "cancelled")
 UNFINISHED = ("pending", "claimed", "uncertain")
 MAX_ATTEMPTS = 5
+ANALYZE_AFTER = 10_000  # rows planned at once that make the ledger's statistics stale
 
 
 def plan(
@@ -30,34 +45,42 @@ def plan(
     edition_id: int,
     rows: Iterable[RecipientRow],
     now: datetime,
-    chunk: int = 1000,
+    chunk: int = 5000,
 ) -> int:
     """Insert a pending row per recipient, leaving rows already planned; returns rows added."""
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(Delivery)
-    stmt = insert.on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
     added = 0
-    batch: list[dict[str, object]] = []
+    batch: list[int] = []
 
     def flush() -> int:
+        # One INSERT … SELECT over the chunk's ids as one parameter: a row per recipient
+        # sent as parameters cost PostgreSQL ~160 ms per 1,000.
         if not batch:
             return 0
-        result = conn.execute(stmt, batch)
+        ids = id_rows(conn, batch)
+        stmt = insert.from_select(
+            ["edition_id", "subscriber_id", "status", "attempts", "updated_at"],
+            select(
+                bindparam(None, edition_id, type_=Delivery.edition_id.type),
+                ids.c.value,
+                literal("pending"),
+                literal(0),
+                bindparam(None, now, type_=Delivery.updated_at.type),
+            ).where(true()),  # SQLite needs a WHERE before an upsert's ON CONFLICT
+        ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
+        result = conn.execute(stmt)
         batch.clear()
         return max(result.rowcount, 0)
 
     for r in rows:
-        batch.append(
-            {
-                "edition_id": edition_id,
-                "subscriber_id": r.subscriber_id,
-                "status": "pending",
-                "attempts": 0,
-                "updated_at": now,
-            }
-        )
+        batch.append(r.subscriber_id)
         if len(batch) >= chunk:
             added += flush()
     added += flush()
+    if added >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
+        # The send's statements are planned from the table's statistics; without this they
+        # describe the ledger before these rows, until autovacuum gets round to it.
+        conn.execute(text("ANALYZE deliveries"))
     return added
 
 
@@ -171,7 +194,12 @@ def claim(
     ids = list(
         conn.execute(
             update(Delivery)
-            .where(Delivery.id.in_(chosen), Delivery.status == "pending")
+            .where(
+                among(conn, Delivery.id, chosen)
+                if isinstance(chosen, list)
+                else Delivery.id.in_(chosen),
+                Delivery.status == "pending",
+            )
             .values(
                 status="claimed",
                 claimed_by=worker,
@@ -187,7 +215,7 @@ def claim(
     rows = conn.execute(
         select(Delivery.id, Delivery.subscriber_id, Subscriber.email, Subscriber.name)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.id.in_(ids))
+        .where(among(conn, Delivery.id, ids))
         .order_by(Delivery.id)
     ).all()
     return [(r.id, r.subscriber_id, r.email, r.name or "") for r in rows]
@@ -199,7 +227,11 @@ def release(conn: Connection, ids: Sequence[int], worker: str, now: datetime) ->
         return
     conn.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == "claimed", Delivery.claimed_by == worker)
+        .where(
+            among(conn, Delivery.id, ids),
+            Delivery.status == "claimed",
+            Delivery.claimed_by == worker,
+        )
         .values(status="pending", updated_at=now, attempts=Delivery.attempts - 1)
     )
 
@@ -270,7 +302,7 @@ def _mark_group(
     new_status: object = status
     if status == "pending":
         new_status = case((Delivery.attempts >= MAX_ATTEMPTS, "failed"), else_="pending")
-    condition: ColumnElement[bool] = Delivery.id.in_(list(ids))
+    condition: ColumnElement[bool] = among(conn, Delivery.id, ids)
     if worker is not None:
         condition = and_(
             condition,

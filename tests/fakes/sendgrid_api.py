@@ -162,11 +162,16 @@ class FakeSendGrid:
                             f"personalizations.{i}.{kind}.{j}.email",
                         )
             subs = p.get("substitutions") or {}
-            if any(not isinstance(v, str) for v in subs.values()):
+            values = subs.values()
+            if not all(isinstance(v, str) for v in values):
                 raise Problem(
                     400, "Substitutions must be strings.", f"personalizations.{i}.substitutions"
                 )
-            if sum(len(k.encode()) + len(v.encode()) for k, v in subs.items()) > 10000:
+            # UTF-8 bytes of keys and values; counted by map, not a generator (same sum).
+            if (
+                sum(map(len, map(str.encode, subs))) + sum(map(len, map(str.encode, values)))
+                > 10000
+            ):
                 raise Problem(
                     400,
                     "The substitutions for a personalization may not exceed 10000 bytes.",
@@ -236,9 +241,12 @@ class FakeSendGrid:
             raise Problem(
                 400, f"Invalid type. Expected: object, given: {type(args).__name__}.", where
             )
-        if any(not isinstance(v, str) for v in args.values()):
+        if not all(isinstance(v, str) for v in args.values()):
             raise Problem(400, "Custom args must be strings.", where)
-        if len(json.dumps(args).encode()) >= 10000:
+        # json.dumps writes at most 12 bytes per character (an escaped surrogate pair) plus
+        # 8 per entry: below that bound the exact count cannot reach the limit either.
+        chars = sum(map(len, args)) + sum(map(len, args.values()))
+        if 12 * chars + 8 * len(args) + 2 >= 10000 and len(json.dumps(args).encode()) >= 10000:
             raise Problem(400, "Custom args may not exceed 10,000 bytes.", where)
 
     @staticmethod
