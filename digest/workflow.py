@@ -223,9 +223,20 @@ def send(
         sections = [sec.tag for sec in edition.content.sections]
         readers = recipients(app.engine, newsletter, topics=sections)
         planned = deliveries.plan(conn, edition.id, readers, now)
+    summary = _deliver(app, edition, on_batch, resend_uncertain)
+    return _finish(app, edition, planned, summary, actor)
+
+
+def _deliver(
+    app: App,
+    edition: EditionRow,
+    on_batch: Callable[[int], None] | None,
+    resend_uncertain: bool,
+) -> SendSummary:
+    """Render the edition (and its variants on demand) and work through its planned deliveries."""
     prepared = prepare(app, edition)
     mailer = create_mailer(app.settings.provider, app.settings, app.clock)
-    summary = run_send(
+    return run_send(
         app.engine,
         mailer,
         prepared,
@@ -236,7 +247,6 @@ def send(
         options=send_options(app, resend_uncertain=resend_uncertain),
         variants=variants_of(app, edition, prepared),
     )
-    return _finish(app, edition, planned, summary, actor)
 
 
 def _finish(
@@ -295,17 +305,5 @@ def work(
             f"{newsletter} has no send in progress",
             hint=f"start one with `digest send {newsletter}`; workers then join it",
         )
-    prepared = prepare(app, edition)
-    mailer = create_mailer(app.settings.provider, app.settings, app.clock)
-    summary = run_send(
-        app.engine,
-        mailer,
-        prepared,
-        app.signer,
-        app.settings.base_url,
-        app.clock,
-        on_batch=on_batch,
-        options=send_options(app, resend_uncertain=resend_uncertain),
-        variants=variants_of(app, edition, prepared),
-    )
+    summary = _deliver(app, edition, on_batch, resend_uncertain)
     return _finish(app, edition, 0, summary, actor)
