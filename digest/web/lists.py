@@ -130,20 +130,6 @@ def mark_complained(
     return ops.mark_complained(conn, subscriber_id, now=now, source="webhook", hasher=hasher)
 
 
-def is_suppressed(conn: Connection, subscriber_id: int) -> bool:
-    """True when the address (or its domain) is on the suppression list."""
-    email = conn.execute(select(Subscriber.email).where(Subscriber.id == subscriber_id)).scalar()
-    return bool(email) and ops.is_suppressed(conn, str(email))
-
-
-def find_by_email(conn: Connection, email: str) -> int | None:
-    """A subscriber's id by address (any case), if known."""
-    try:
-        return ops.find_subscriber(conn, email)
-    except InvalidAddress:
-        return None
-
-
 def find_many_by_email(conn: Connection, emails: Sequence[str]) -> dict[str, int]:
     """Subscriber ids by address as given (unknown or invalid addresses are left out)."""
     wanted: dict[str, list[str]] = {}
