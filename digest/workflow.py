@@ -27,7 +27,7 @@ from digest.store.articles import articles_since, sent_article_ids
 from digest.store.editions import EditionRow
 from digest.store.story_edits import last_sent_at
 from digest.stories import make_stories
-from subscribers.store import recipients
+from subscribers.store import recipient_ids
 
 if TYPE_CHECKING:
     from digest.preview import PreviewFiles
@@ -221,7 +221,7 @@ def send(
         elif edition.status == Status.FAILED:
             transition(conn, edition.id, "retry", actor, now)
         sections = [sec.tag for sec in edition.content.sections]
-        readers = recipients(app.engine, newsletter, topics=sections)
+        readers = recipient_ids(newsletter, topics=sections)
         planned = deliveries.plan(conn, edition.id, readers, now)
     summary = _deliver(app, edition, on_batch, resend_uncertain)
     return _finish(app, edition, planned, summary, actor)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
@@ -25,14 +25,3 @@ def among(conn: Connection, column: Any, ids: Iterable[int]) -> ColumnElement[bo
     rows = func.json_each(bindparam(None, json.dumps(values))).table_valued("value")
     return column.in_(select(rows.c.value))  # type: ignore[no-any-return]
 
-
-def id_rows(conn: Connection, ids: Iterable[int]) -> Any:
-    """A one-column table (`value`) of the ids, to INSERT … SELECT from."""
-    values = [int(i) for i in ids]
-    if conn.dialect.name == "postgresql":
-        return (
-            func.unnest(bindparam(None, values, type_=ARRAY(Integer)))
-            .table_valued("value")
-            .render_derived()
-        )
-    return func.json_each(bindparam(None, json.dumps(values))).table_valued("value")

@@ -120,21 +120,16 @@ def recipients(
         yield RecipientRow(*current, tuple(chosen))
 
 
-def _page(list_name: str, after: int, size: int, topics: Sequence[str] | None) -> Select[Any]:
-    """The next `size` members after subscriber `after`, each with its topics (left join)."""
+def _members(list_name: str, topics: Sequence[str] | None) -> Select[Any]:
+    """Who gets a send: active, unsuppressed members (with `topics`, those it has for them)."""
     members = (
         select(Subscriber.id, Subscriber.email, Subscriber.name, Membership.id.label("mid"))
         .join(Membership, Membership.subscriber_id == Subscriber.id)
         .where(
             Membership.list_name == list_name,
             Membership.status == Status.ACTIVE.value,
-            # Keyset on the membership's column: the (list, status, subscriber) index then
-            # gives the order, with no sort of everything after `after` on each page.
-            Membership.subscriber_id > after,
             _not_suppressed(),
         )
-        .order_by(Membership.subscriber_id)
-        .limit(size)
     )
     if topics is not None:
         chosen = exists().where(MembershipTopic.membership_id == Membership.id)
@@ -143,7 +138,29 @@ def _page(list_name: str, after: int, size: int, topics: Sequence[str] | None) -
             MembershipTopic.topic.in_(list(topics)),
         )
         members = members.where(or_(~chosen, matching))
-    page = members.subquery("page")
+    return members
+
+
+def recipient_ids(list_name: str, topics: Sequence[str] | None = None) -> Select[Any]:
+    """The subscriber ids `recipients` would stream, as a query to run inside the database.
+
+    A send plans its ledger with INSERT … SELECT from this: the same readers, without
+    carrying a million ids to Python and back.
+    """
+    return _members(list_name, topics).with_only_columns(Membership.subscriber_id)
+
+
+def _page(list_name: str, after: int, size: int, topics: Sequence[str] | None) -> Select[Any]:
+    """The next `size` members after subscriber `after`, each with its topics (left join)."""
+    page = (
+        _members(list_name, topics)
+        # Keyset on the membership's column: the (list, status, subscriber) index then
+        # gives the order, with no sort of everything after `after` on each page.
+        .where(Membership.subscriber_id > after)
+        .order_by(Membership.subscriber_id)
+        .limit(size)
+        .subquery("page")
+    )
     return (
         select(page.c.id, page.c.email, page.c.name, MembershipTopic.topic)
         .outerjoin(MembershipTopic, MembershipTopic.membership_id == page.c.mid)

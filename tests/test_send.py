@@ -86,9 +86,9 @@ def test_unsubscribe_links_are_per_recipient(ready: App) -> None:
 def test_interrupted_send_resumes_without_doubles(ready: App) -> None:
     edition = prepare_draft(ready, "weekly", NOW)
     with ready.engine.begin() as conn:
-        from subscribers.store import recipients
+        from subscribers.store import recipient_ids
 
-        deliveries.plan(conn, edition.id, recipients(ready.engine, "weekly"), NOW)
+        deliveries.plan(conn, edition.id, recipient_ids("weekly"), NOW)
         # A worker died an hour ago (its lease ran out) after claiming three rows.
         claimed = deliveries.claim(conn, edition.id, "dead-worker", 3, NOW - timedelta(hours=1))
         conn.execute(update(Edition).where(Edition.id == edition.id).values(status="sending"))
@@ -105,9 +105,9 @@ def test_interrupted_send_resumes_without_doubles(ready: App) -> None:
 def test_who_left_after_planning_is_not_sent_to(ready: App) -> None:
     edition = prepare_draft(ready, "weekly", NOW)
     with ready.engine.begin() as conn:
-        from subscribers.store import recipients
+        from subscribers.store import recipient_ids
 
-        deliveries.plan(conn, edition.id, recipients(ready.engine, "weekly"), NOW)
+        deliveries.plan(conn, edition.id, recipient_ids("weekly"), NOW)
         conn.execute(
             update(Membership).where(Membership.subscriber_id == 1).values(status="unsubscribed")
         )

@@ -28,7 +28,7 @@ from digest.providers.sendgrid import SendgridMailer
 from digest.store import deliveries
 from digest.workflow import SendPaused, prepare_draft, send
 from subscribers.models import Subscriber
-from subscribers.store import recipients
+from subscribers.store import recipient_ids
 from tests.conftest import NOW
 from tests.fakes.sendgrid_api import FakeSendGrid, Faults
 from tests.send_support import add_articles, add_readers, make_app, running_fake, sendgrid_settings
@@ -92,7 +92,7 @@ def test_cancel_mid_send_sends_no_more_and_cancels_the_edition(
 def _plan_with_claims(app: App, worker: str, claimed_at: Any, n: int) -> int:
     edition = prepare_draft(app, "weekly", NOW)
     with app.engine.begin() as conn:
-        deliveries.plan(conn, edition.id, recipients(app.engine, "weekly"), NOW)
+        deliveries.plan(conn, edition.id, recipient_ids("weekly"), NOW)
         deliveries.claim(conn, edition.id, worker, n, claimed_at)
         conn.execute(update(Edition).where(Edition.id == edition.id).values(status="sending"))
     return edition.id

@@ -15,7 +15,7 @@ from digest.lifecycle import transition
 from digest.models import Delivery
 from digest.store import deliveries
 from digest.workflow import SendReport, prepare_draft, work
-from subscribers.store import recipients
+from subscribers.store import recipient_ids
 from tests.conftest import NOW
 from tests.fakes.sendgrid_api import FakeSendGrid, Faults
 from tests.send_support import add_articles, add_readers, make_app, running_fake, sendgrid_settings
@@ -33,7 +33,7 @@ def _start(app: App) -> None:
     with app.engine.begin() as conn:
         transition(conn, edition.id, "approve", "editor", NOW)
         transition(conn, edition.id, "start", "editor", NOW)
-        deliveries.plan(conn, edition.id, recipients(app.engine, "weekly"), NOW)
+        deliveries.plan(conn, edition.id, recipient_ids("weekly"), NOW)
 
 
 @pytest.mark.postgres

@@ -11,7 +11,7 @@ from subscribers.addresses import InvalidAddress, clean_name, parse_address
 from subscribers.errors import Refused, Suppressed, UnknownTopic
 from subscribers.models import Consent, Membership, Status, Subscriber, Suppression
 from subscribers.queries import counts, list_members
-from subscribers.store import active_ids, recipients
+from subscribers.store import active_ids, recipient_ids, recipients
 from subscribers.suppression import AddressHasher, is_suppressed, suppress, unsuppress
 from tests.conftest import NOW
 
@@ -99,6 +99,12 @@ def test_unsubscribe_is_idempotent_and_never_undone_by_add(app: App) -> None:
         assert conn.execute(select(func.count()).select_from(Consent)).scalar_one() == 2
 
 
+def _planned(app: App, topics: list[str] | None = None) -> list[int]:
+    """The subscriber ids a send would plan for the list."""
+    with app.engine.connect() as conn:
+        return sorted(conn.execute(recipient_ids("weekly", topics)).scalars())
+
+
 def test_topics_filter_recipients(app: App) -> None:
     with app.engine.begin() as conn:
         a = ops.add(conn, "a@example.com", "weekly", now=NOW).subscriber_id
@@ -113,6 +119,10 @@ def test_topics_filter_recipients(app: App) -> None:
     assert [r.subscriber_id for r in housing] == [b]
     transit = list(recipients(app.engine, "weekly", topics=["transit"], batch=1))
     assert [r.subscriber_id for r in transit] == [a, b]
+    # A send plans from the same choice made inside the database.
+    assert _planned(app) == [a, b]
+    assert _planned(app, ["housing"]) == [b]
+    assert _planned(app, ["transit"]) == [a, b]
 
 
 def test_suppression_wins_over_status(app: App) -> None:
@@ -126,6 +136,7 @@ def test_suppression_wins_over_status(app: App) -> None:
         assert suppress(conn, "@spam.example", reason="trap", source="cli", now=NOW)
         assert is_suppressed(conn, "x@SPAM.example")
     assert [r.email for r in recipients(app.engine, "weekly")] == ["e@example.com"]
+    assert _planned(app) == [r.subscriber_id for r in recipients(app.engine, "weekly")]
     with app.engine.begin() as conn:
         with pytest.raises(Suppressed):
             ops.add(conn, "c@example.com", "other", now=NOW, hasher=hasher)

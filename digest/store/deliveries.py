@@ -8,7 +8,7 @@ pending → cancelled when the operator cancels the send
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,12 +27,12 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.sql import Select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from digest.models import Delivery
-from subscribers.idset import among, id_rows
+from subscribers.idset import among
 from subscribers.models import Subscriber
-from subscribers.store import RecipientRow
 
 FINAL = ("sent", "rejected", "failed", "skipped", "cancelled")
 UNFINISHED = ("pending", "claimed", "uncertain")
@@ -40,43 +40,28 @@ MAX_ATTEMPTS = 5
 ANALYZE_AFTER = 10_000  # rows planned at once that make the ledger's statistics stale
 
 
-def plan(
-    conn: Connection,
-    edition_id: int,
-    rows: Iterable[RecipientRow],
-    now: datetime,
-    chunk: int = 5000,
-) -> int:
-    """Insert a pending row per recipient, leaving rows already planned; returns rows added."""
+def plan(conn: Connection, edition_id: int, readers: Select[Any], now: datetime) -> int:
+    """A pending row per reader (a query of subscriber ids), leaving rows already planned.
+
+    One INSERT … SELECT: the readers are chosen and the rows written inside the database, in
+    constant memory here whatever the list's size. Returns the rows added.
+    """
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(Delivery)
-    added = 0
-    batch: list[int] = []
-
-    def flush() -> int:
-        # One INSERT … SELECT over the chunk's ids as one parameter: a row per recipient
-        # sent as parameters cost PostgreSQL ~160 ms per 1,000.
-        if not batch:
-            return 0
-        ids = id_rows(conn, batch)
-        stmt = insert.from_select(
-            ["edition_id", "subscriber_id", "status", "attempts", "updated_at"],
-            select(
-                bindparam(None, edition_id, type_=Delivery.edition_id.type),
-                ids.c.value,
-                literal("pending"),
-                literal(0),
-                bindparam(None, now, type_=Delivery.updated_at.type),
-            ).where(true()),  # SQLite needs a WHERE before an upsert's ON CONFLICT
-        ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
-        result = conn.execute(stmt)
-        batch.clear()
-        return max(result.rowcount, 0)
-
-    for r in rows:
-        batch.append(r.subscriber_id)
-        if len(batch) >= chunk:
-            added += flush()
-    added += flush()
+    ids = readers.subquery("readers")
+    (subscriber_id,) = ids.c
+    stmt = insert.from_select(
+        ["edition_id", "subscriber_id", "status", "attempts", "updated_at"],
+        select(
+            bindparam(None, edition_id, type_=Delivery.edition_id.type),
+            subscriber_id,
+            literal("pending"),
+            literal(0),
+            bindparam(None, now, type_=Delivery.updated_at.type),
+        )
+        .where(true())  # SQLite needs a WHERE before an upsert's ON CONFLICT
+        .order_by(subscriber_id),
+    ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
+    added = max(conn.execute(stmt).rowcount, 0)
     if added >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
         # The send's statements are planned from the table's statistics; without this they
         # describe the ledger before these rows, until autovacuum gets round to it.
