@@ -27,7 +27,7 @@ from digest.message import PreparedEdition, Recipient
 from digest.providers.base import Mailer, Outcome, SendResult
 from digest.store import deliveries, sendctl
 from digest.throttle import TokenBucket
-from subscribers.store import active_ids, topics_for
+from subscribers.store import deliverable, topics_for
 from subscribers.tokens import LinkSigner
 
 log = logging.getLogger(__name__)
@@ -137,34 +137,42 @@ def run_send(
     counts_lock = threading.Lock()
 
     token = signer.unsubscribe_tokens(edition.newsletter, edition.edition_id)
+    still_member = deliverable(edition.newsletter)
 
     def unsubscribe_url(subscriber_id: int) -> str:
         return f"{base_url}/u/{token(subscriber_id)}"
 
-    def one_batch() -> bool:
-        """Claim, send and record one batch; False when there is nothing left to do."""
+    def one_batch(after: int) -> int | None:
+        """Claim the batch after id `after`, send and record it; returns the last id claimed.
+
+        None when there is nothing left to do.
+        """
         reasons: dict[int, str] = {}
         with engine.begin() as conn:
             control = sendctl.state(conn, edition.edition_id)
             if control != "running":
                 summary.stopped = control
-                return False
-            claimed = deliveries.claim(conn, edition.edition_id, worker, size, now())
+                return None
+            claimed = deliveries.claim(
+                conn, edition.edition_id, worker, size, now(), after, still=still_member
+            )
             if not claimed:
+                if after:
+                    return 0  # look again from the start, for rows that went back to pending
                 # Rows another worker is claiming this instant are skipped, not gone: wait
                 # for them to be settled one way or the other before calling it done.
                 if deliveries.counts(conn, edition.edition_id).get("pending"):
                     time.sleep(0.02)
-                    return True
-                return False
+                    return 0
+                return None
             # Someone who left the list after planning is not sent to.
-            still = active_ids(conn, edition.newsletter, [c[1] for c in claimed])
-            gone = [c[0] for c in claimed if c[1] not in still]
-            chosen = topics_for(conn, edition.newsletter, sorted(still)) if variants else {}
+            gone = [c.delivery_id for c in claimed if not c.deliverable]
+            staying = [c.subscriber_id for c in claimed if c.deliverable]
+            chosen = topics_for(conn, edition.newsletter, staying) if variants else {}
             groups: dict[tuple[str, ...], list[int]] = {}
-            for d, s, _, _ in claimed:
-                if s in still:
-                    groups.setdefault(chosen.get(s, ()), []).append(d)
+            for c in claimed:
+                if c.deliverable:
+                    groups.setdefault(chosen.get(c.subscriber_id, ()), []).append(c.delivery_id)
             copies: dict[int, PreparedEdition] = {}
             for topics, ids in groups.items():
                 copy = variants(topics) if variants and topics else edition
@@ -180,7 +188,7 @@ def run_send(
                 deliveries.mark(conn, gone, "skipped", now(), errors=errors)
         batch = [
             Recipient(d, s, email, name, unsubscribe_url(s))
-            for d, s, email, name in claimed
+            for d, s, email, name, _ in claimed
             if d in copies
         ]
         bucket.take(len(batch))
@@ -210,11 +218,12 @@ def run_send(
             joblock.acquire(engine, lock_name, worker, now(), opts.lease)  # renew
         if on_batch:
             on_batch(len(claimed))
-        return True
+        return claimed[-1].delivery_id
 
     def loop() -> None:
-        while one_batch():
-            pass
+        after: int | None = 0
+        while after is not None:
+            after = one_batch(after)
 
     try:
         threads = opts.concurrency if mailer.thread_safe else 1

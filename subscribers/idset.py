@@ -8,20 +8,21 @@ keeps the statement text fixed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, String, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 
 def among(conn: Connection, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
     """`column` is one of `ids`, whatever their number, as a fixed statement."""
-    values = [int(i) for i in ids]
+    # The ids as text ('{1,2,3}' or '[1,2,3]'): the driver then sends one string instead of
+    # adapting each number of a list.
+    text = ",".join(map(str, map(int, ids)))
     if conn.dialect.name == "postgresql":
         # An array of the column's own type, so the comparison can use its index.
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
-    rows = func.json_each(bindparam(None, json.dumps(values))).table_valued("value")
+        values = cast(bindparam(None, "{" + text + "}", type_=String), ARRAY(column.type))
+        return column == any_(values)  # type: ignore[no-any-return]
+    rows = func.json_each(bindparam(None, "[" + text + "]")).table_valued("value")
     return column.in_(select(rows.c.value))  # type: ignore[no-any-return]
-

@@ -122,7 +122,7 @@ def recipients(
 
 def _members(list_name: str, topics: Sequence[str] | None) -> Select[Any]:
     """Who gets a send: active, unsuppressed members (with `topics`, those it has for them)."""
-    members = (
+    members: Select[Any] = (
         select(Subscriber.id, Subscriber.email, Subscriber.name, Membership.id.label("mid"))
         .join(Membership, Membership.subscriber_id == Subscriber.id)
         .where(
@@ -186,6 +186,21 @@ def topics_for(
     ):
         found[sub_id].append(topic)
     return {k: tuple(v) for k, v in found.items()}
+
+
+def deliverable(list_name: str) -> ColumnElement[bool]:
+    """For a statement over subscribers: still an active, unsuppressed member of the list.
+
+    A send asks this of each batch as it claims it, so who left after planning is skipped.
+    """
+    return and_(
+        exists().where(
+            Membership.subscriber_id == Subscriber.id,
+            Membership.list_name == list_name,
+            Membership.status == Status.ACTIVE.value,
+        ),
+        _not_suppressed(),
+    )
 
 
 def active_ids(conn: Connection, list_name: str, subscriber_ids: list[int]) -> set[int]:

@@ -18,6 +18,7 @@ from digest.store import deliveries
 from digest.workflow import prepare_draft, send
 from subscribers.models import Membership
 from subscribers.store import add_subscriber
+from subscribers.suppression import suppress
 from tests.conftest import NOW, write_article
 
 
@@ -113,6 +114,29 @@ def test_who_left_after_planning_is_not_sent_to(ready: App) -> None:
         )
     report = send(ready, "weekly")
     assert report.counts == {"sent": 6, "skipped": 1}
+
+
+def test_suppressed_after_planning_is_not_sent_to(ready: App, tmp_path: Path) -> None:
+    """An address, and a whole domain, suppressed between planning and sending."""
+    with ready.engine.begin() as conn:
+        add_subscriber(conn, "ann@trap.example", "weekly", NOW)
+        add_subscriber(conn, "bob@trap.example", "weekly", NOW)
+    edition = prepare_draft(ready, "weekly", NOW)
+    with ready.engine.begin() as conn:
+        from subscribers.store import recipient_ids
+
+        assert deliveries.plan(conn, edition.id, recipient_ids("weekly"), NOW) == 9
+        suppress(conn, "Reader3@Example.com", reason="asked", source="cli", now=NOW)
+        suppress(conn, "@trap.example", reason="spam trap", source="cli", now=NOW)
+    report = send(ready, "weekly")
+    assert report.counts == {"sent": 6, "skipped": 3}
+    sent_to = {email.message_from_bytes(f.read_bytes())["To"] for f in _outbox(ready)}
+    assert not any("reader3@" in to or "trap.example" in to for to in sent_to)
+    with ready.engine.connect() as conn:
+        errors = set(
+            conn.execute(select(Delivery.error).where(Delivery.status == "skipped")).scalars()
+        )
+    assert errors == {"no longer active"}
 
 
 def test_nothing_to_send_without_articles(app: App) -> None:

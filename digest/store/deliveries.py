@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -27,8 +28,8 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.sql import Select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Select
 
 from digest.models import Delivery
 from subscribers.idset import among
@@ -61,7 +62,8 @@ def plan(conn: Connection, edition_id: int, readers: Select[Any], now: datetime)
         .where(true())  # SQLite needs a WHERE before an upsert's ON CONFLICT
         .order_by(subscriber_id),
     ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
-    added = max(conn.execute(stmt).rowcount, 0)
+    # SQLAlchemy keeps an INSERT's row count only when asked to.
+    added = max(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount, 0)
     if added >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
         # The send's statements are planned from the table's statistics; without this they
         # describe the ledger before these rows, until autovacuum gets round to it.
@@ -153,57 +155,91 @@ def cancel_pending(conn: Connection, edition_id: int, now: datetime) -> int:
     return max(result.rowcount, 0)
 
 
-def claim(
-    conn: Connection, edition_id: int, worker: str, size: int, now: datetime
-) -> list[tuple[int, int, str, str]]:
-    """Mark the next `size` pending rows claimed; returns (delivery, subscriber, email, name).
+class Claimed(NamedTuple):
+    """A claimed delivery: who it is for, and whether they may still be sent to."""
 
-    On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take disjoint
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    name: str
+    deliverable: bool = True
+
+
+def claim(
+    conn: Connection,
+    edition_id: int,
+    worker: str,
+    size: int,
+    now: datetime,
+    after: int = 0,
+    still: ColumnElement[bool] | None = None,
+) -> list[Claimed]:
+    """Mark the next `size` pending rows after id `after` claimed; returns them in id order.
+
+    A worker passes the last id it claimed as `after`, so it does not walk again over the
+    rows it and others have done (no index holds the status); `after=0` looks from the
+    edition's first row, for rows that went back to pending. `still`, a condition on the
+    subscriber, is answered for each row (false: they left the list after planning). On
+    PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take disjoint
     batches without waiting on each other; SQLite serialises writers anyway.
     """
     # One statement that changes only rows still pending and returns exactly those, so two
     # claimers (threads or processes) can never both get a row.
     pick = (
         select(Delivery.id)
-        .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
+        .where(
+            Delivery.edition_id == edition_id,
+            Delivery.id > after,
+            Delivery.status == "pending",
+        )
         .order_by(Delivery.id)
         .limit(size)
     )
-    chosen: Any = pick.scalar_subquery()
+    values = {
+        "status": "claimed",
+        "claimed_by": worker,
+        "claimed_at": now,
+        "updated_at": now,
+        "attempts": Delivery.attempts + 1,
+    }
+    wanted = (
+        Delivery.id,
+        Delivery.subscriber_id,
+        Subscriber.email,
+        Subscriber.name,
+        true() if still is None else still,
+    )
     if conn.dialect.name == "postgresql":
         # Lock first, then update: PostgreSQL may run an IN (… LIMIT n) subquery more than
-        # once inside an UPDATE, which would claim more than n rows.
-        chosen = list(conn.execute(pick.with_for_update(skip_locked=True)).scalars())
-        if not chosen:
-            return []
+        # once inside an UPDATE, which would claim more than n rows; ARRAY(SELECT …) is run
+        # once, and its ids then drive the update through the primary key. The update reads
+        # the readers' addresses (and `still`) in the same statement.
+        locked = func.array(pick.with_for_update(skip_locked=True).scalar_subquery())
+        rows = conn.execute(
+            update(Delivery)
+            .where(Delivery.id == any_(locked), Subscriber.id == Delivery.subscriber_id)
+            .values(values)
+            .returning(*wanted)
+        ).all()
+        return sorted(Claimed(r[0], r[1], r[2], r[3] or "", bool(r[4])) for r in rows)
     ids = list(
         conn.execute(
             update(Delivery)
-            .where(
-                among(conn, Delivery.id, chosen)
-                if isinstance(chosen, list)
-                else Delivery.id.in_(chosen),
-                Delivery.status == "pending",
-            )
-            .values(
-                status="claimed",
-                claimed_by=worker,
-                claimed_at=now,
-                updated_at=now,
-                attempts=Delivery.attempts + 1,
-            )
+            .where(Delivery.id.in_(pick.scalar_subquery()), Delivery.status == "pending")
+            .values(values)
             .returning(Delivery.id)
         ).scalars()
     )
     if not ids:
         return []
+    # SQLite's RETURNING cannot name another table's columns: the addresses come apart.
     rows = conn.execute(
-        select(Delivery.id, Delivery.subscriber_id, Subscriber.email, Subscriber.name)
+        select(*wanted)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
         .where(among(conn, Delivery.id, ids))
         .order_by(Delivery.id)
     ).all()
-    return [(r.id, r.subscriber_id, r.email, r.name or "") for r in rows]
+    return [Claimed(r[0], r[1], r[2], r[3] or "", bool(r[4])) for r in rows]
 
 
 def release(conn: Connection, ids: Sequence[int], worker: str, now: datetime) -> None:
