@@ -120,9 +120,9 @@ def recipients(
         yield RecipientRow(*current, tuple(chosen))
 
 
-def _members(list_name: str, topics: Sequence[str] | None) -> Select[Any]:
+def _members(list_name: str, topics: Sequence[str] | None) -> Select[int, str, str, int]:
     """Who gets a send: active, unsuppressed members (with `topics`, those it has for them)."""
-    members: Select[Any] = (
+    members = (
         select(Subscriber.id, Subscriber.email, Subscriber.name, Membership.id.label("mid"))
         .join(Membership, Membership.subscriber_id == Subscriber.id)
         .where(
@@ -141,7 +141,7 @@ def _members(list_name: str, topics: Sequence[str] | None) -> Select[Any]:
     return members
 
 
-def recipient_ids(list_name: str, topics: Sequence[str] | None = None) -> Select[Any]:
+def recipient_ids(list_name: str, topics: Sequence[str] | None = None) -> Select[int]:
     """The subscriber ids `recipients` would stream, as a query to run inside the database.
 
     A send plans its ledger with INSERT … SELECT from this: the same readers, without

@@ -41,7 +41,7 @@ MAX_ATTEMPTS = 5
 ANALYZE_AFTER = 10_000  # rows planned at once that make the ledger's statistics stale
 
 
-def plan(conn: Connection, edition_id: int, readers: Select[Any], now: datetime) -> int:
+def plan(conn: Connection, edition_id: int, readers: Select[int], now: datetime) -> int:
     """A pending row per reader (a query of subscriber ids), leaving rows already planned.
 
     One INSERT … SELECT: the readers are chosen and the rows written inside the database, in
