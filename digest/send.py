@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from digest import joblock
 from digest.errors import SendError
@@ -142,13 +142,13 @@ def run_send(
     def unsubscribe_url(subscriber_id: int) -> str:
         return f"{base_url}/u/{token(subscriber_id)}"
 
-    def one_batch(after: int) -> int | None:
+    def one_batch(conn: Connection, after: int) -> int | None:
         """Claim the batch after id `after`, send and record it; returns the last id claimed.
 
         None when there is nothing left to do.
         """
         reasons: dict[int, str] = {}
-        with engine.begin() as conn:
+        with conn.begin():
             control = sendctl.state(conn, edition.edition_id)
             if control != "running":
                 summary.stopped = control
@@ -204,12 +204,12 @@ def run_send(
             # groups it already took are recorded, the rest go back to pending.
             done = {res.delivery_id for res in results}
             if results:
-                _record(engine, results, [r for r in batch if r.delivery_id in done], worker, now())
-            with engine.begin() as conn:
+                _record(conn, results, [r for r in batch if r.delivery_id in done], worker, now())
+            with conn.begin():
                 rest = [r.delivery_id for r in batch if r.delivery_id not in done]
                 deliveries.release(conn, rest, worker, now())
             raise
-        _record(engine, results, batch, worker, now())
+        _record(conn, results, batch, worker, now())
         with counts_lock:
             summary.counts["skipped"] += len(gone)
             for res in results:
@@ -221,9 +221,12 @@ def run_send(
         return claimed[-1].delivery_id
 
     def loop() -> None:
-        after: int | None = 0
-        while after is not None:
-            after = one_batch(after)
+        # One connection per thread for the whole send: a checkout per transaction would
+        # also ping the server each time.
+        with engine.connect() as conn:
+            after: int | None = 0
+            while after is not None:
+                after = one_batch(conn, after)
 
     try:
         threads = opts.concurrency if mailer.thread_safe else 1
@@ -246,7 +249,7 @@ _COUNTED = {Outcome.ACCEPTED: "sent", Outcome.REJECTED: "rejected", Outcome.RETR
 
 
 def _record(
-    engine: Engine,
+    conn: Connection,
     results: list[SendResult],
     batch: list[Recipient],
     worker: str,
@@ -260,7 +263,7 @@ def _record(
     missing = [r.delivery_id for r in batch if r.delivery_id not in answered]
     if missing:
         log.error("provider gave no answer for %d deliveries; marked uncertain", len(missing))
-    with engine.begin() as conn:
+    with conn.begin():
         deliveries.mark(
             conn,
             by_outcome[Outcome.ACCEPTED],

@@ -86,6 +86,7 @@ def personalization(edition: PreparedEdition, r: Recipient) -> dict[str, Any]:
 
 
 _SLOTS = ("first_name", "email", "unsubscribe_url", "preferences_url")
+_SPECIAL = re.compile("[&<>\"']").search  # what html.escape changes
 
 
 def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) -> str:
@@ -109,11 +110,13 @@ def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) 
         + ", ".join(_quote(_html_key(k)) + ": %s" for k in _SLOTS)
         + '}, "custom_args": {"digest_delivery_id": "%d"}'
     )
-    escape = html.escape
     parts = []
     for r in batch:
         values = r.slot_values()
-        first, email, url, prefs = (values[k] for k in _SLOTS)
+        first = values["first_name"]
+        email = values["email"]
+        url = values["unsubscribe_url"]
+        prefs = values["preferences_url"]
         name = r.name
         if name:
             # _name without its regex when nothing in the name needs cleaning (the usual case).
@@ -125,19 +128,20 @@ def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) 
             if name
             else f'{{"email": {quoted_email}}}'
         )
+        quoted_first = _quote(first)
         quoted_url = _quote(url)
-        escaped_url = _quote(escape(url))
-        same = prefs == url
+        quoted_prefs = quoted_url if prefs == url else _quote(prefs)
         item = row % (
             to,
-            _quote(first),
+            quoted_first,
             quoted_email,
             quoted_url,
-            quoted_url if same else _quote(prefs),
-            _quote(escape(first)),
-            _quote(escape(email)),
-            escaped_url,
-            escaped_url if same else _quote(escape(prefs)),
+            quoted_prefs,
+            # Values with nothing to escape (most of them) are not escaped again.
+            _quote(html.escape(first)) if _SPECIAL(first) else quoted_first,
+            _quote(html.escape(email)) if _SPECIAL(email) else quoted_email,
+            _quote(html.escape(url)) if _SPECIAL(url) else quoted_url,
+            _quote(html.escape(prefs)) if _SPECIAL(prefs) else quoted_prefs,
             int(r.delivery_id),
         )
         if tail:
