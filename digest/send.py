@@ -14,8 +14,9 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -70,6 +71,16 @@ def worker_id() -> str:
 _ACTIVE: set[str] = set()
 
 
+@contextmanager
+def active(worker: str) -> Iterator[None]:
+    """Count `worker` as running in this process meanwhile (is_dead says False for it)."""
+    _ACTIVE.add(worker)
+    try:
+        yield
+    finally:
+        _ACTIVE.discard(worker)
+
+
 def is_dead(worker: str) -> bool:
     """True when `worker` ran on this machine and is certainly gone (no need to wait a lease)."""
     host, _, rest = worker.partition(":")
@@ -102,11 +113,14 @@ def run_send(
     on_batch: Callable[[int], None] | None = None,
     options: SendOptions | None = None,
     variants: Callable[[tuple[str, ...]], PreparedEdition | None] | None = None,
+    settled: Callable[[str], bool] | None = None,
 ) -> SendSummary:
     """Send every pending delivery of the edition; safe to run again after any interruption.
 
     With `variants`, a reader who chose topics gets the variant for them (fewer sections);
     None from it means the edition holds none of their topics, and they are skipped.
+    `settled(worker)` says whether the ledger is complete (see digest.planning): until it
+    is, a worker that finds no pending rows waits for more instead of stopping.
     """
     opts = options or SendOptions()
     started = time.perf_counter()
@@ -142,6 +156,23 @@ def run_send(
     def unsubscribe_url(subscriber_id: int) -> str:
         return f"{base_url}/u/{token(subscriber_id)}"
 
+    def when_none(conn: Connection, after: int, pending: bool) -> int | None:
+        """Nothing claimed after `after`: where to look next, or None when all is done."""
+        if pending:
+            # Rows another worker is claiming this instant are skipped, not gone: wait for
+            # them to be settled one way or the other before calling it done.
+            time.sleep(0.02)
+            return 0
+        if settled is not None and not settled(worker):  # it may plan the rest itself
+            time.sleep(0.05)  # more readers are being planned: they come after `after`
+            return after
+        if after:
+            return 0  # look again from the start, for rows that went back to pending
+        with conn.begin():
+            # The last step of planning may have landed since the look for pending rows.
+            pending = bool(deliveries.counts(conn, edition.edition_id).get("pending"))
+        return 0 if pending else None
+
     def one_batch(conn: Connection, after: int) -> int | None:
         """Claim the batch after id `after`, send and record it; returns the last id claimed.
 
@@ -156,15 +187,9 @@ def run_send(
             claimed = deliveries.claim(
                 conn, edition.edition_id, worker, size, now(), after, still=still_member
             )
-            if not claimed:
-                if after:
-                    return 0  # look again from the start, for rows that went back to pending
-                # Rows another worker is claiming this instant are skipped, not gone: wait
-                # for them to be settled one way or the other before calling it done.
-                if deliveries.counts(conn, edition.edition_id).get("pending"):
-                    time.sleep(0.02)
-                    return 0
-                return None
+            pending = not claimed and not after
+            if pending:
+                pending = bool(deliveries.counts(conn, edition.edition_id).get("pending"))
             # Someone who left the list after planning is not sent to.
             gone = [c.delivery_id for c in claimed if not c.deliverable]
             staying = [c.subscriber_id for c in claimed if c.deliverable]
@@ -186,6 +211,8 @@ def run_send(
                     d: reasons.get(d, "no longer active") for d in gone
                 }
                 deliveries.mark(conn, gone, "skipped", now(), errors=errors)
+        if not claimed:
+            return when_none(conn, after, pending)
         batch = [
             Recipient(d, s, email, name, unsubscribe_url(s))
             for d, s, email, name, _ in claimed

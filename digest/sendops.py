@@ -101,6 +101,9 @@ def cancel(app: App, newsletter: str, actor: str = "cli") -> tuple[EditionRow, i
     edition = _sending(app, newsletter)
     now = app.clock()
     with app.engine.begin() as conn:
+        # The edition row first: a planning step in progress ends before the pending rows are
+        # cancelled, and the next one sees the edition cancelled (see digest.planning).
+        editions.lock(conn, edition.id)
         sendctl.set_state(conn, edition.id, "cancelled", actor, now)
         n = deliveries.cancel_pending(conn, edition.id, now)
         transition(conn, edition.id, "cancel", actor, now, f"send cancelled; {n} not sent")

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,16 +19,17 @@ from digest.email_checks import check_email
 from digest.errors import DigestError, NothingToSend
 from digest.lifecycle import LifecycleError, Status, transition
 from digest.message import PreparedEdition
+from digest.planning import Planner
 from digest.providers import create_mailer
 from digest.render import VariantRenderer, render_edition
 from digest.select import History, select_articles, window_start
-from digest.send import SendOptions, SendSummary, run_send
+from digest.send import SendOptions, SendSummary, active, is_dead, run_send, worker_id
 from digest.store import deliveries, editions, story_edits
 from digest.store.articles import articles_since, sent_article_ids
 from digest.store.editions import EditionRow
 from digest.store.story_edits import last_sent_at
 from digest.stories import make_stories
-from subscribers.store import recipient_ids
+from subscribers.store import members_after, recipient_ids
 
 if TYPE_CHECKING:
     from digest.preview import PreviewFiles
@@ -220,11 +222,25 @@ def send(
             transition(conn, edition.id, "start", actor, now)
         elif edition.status == Status.FAILED:
             transition(conn, edition.id, "retry", actor, now)
-        sections = [sec.tag for sec in edition.content.sections]
-        readers = recipient_ids(newsletter, topics=sections)
-        planned = deliveries.plan(conn, edition.id, readers, now)
-    summary = _deliver(app, edition, on_batch, resend_uncertain)
-    return _finish(app, edition, planned, summary, actor)
+        planner = _planner(app, edition)
+        owner = worker_id()
+        after = planner.start(conn, owner)
+    summary = _deliver(app, edition, on_batch, resend_uncertain, planner, (owner, after))
+    return _finish(app, edition, planner.added, summary, actor)
+
+
+def _planner(app: App, edition: EditionRow) -> Planner:
+    """Who gets the edition: its newsletter's readers, less those none of whose topics it has."""
+    sections = [sec.tag for sec in edition.content.sections]
+    return Planner(
+        app.engine,
+        edition.id,
+        partial(recipient_ids, edition.newsletter, sections),
+        lambda conn, after, n: members_after(conn, edition.newsletter, after, n),
+        app.clock,
+        app.settings.send.lease,
+        alive=lambda owner: not is_dead(owner),
+    )
 
 
 def _deliver(
@@ -232,21 +248,47 @@ def _deliver(
     edition: EditionRow,
     on_batch: Callable[[int], None] | None,
     resend_uncertain: bool,
+    planner: Planner,
+    rest: tuple[str, int | None] = ("", None),
 ) -> SendSummary:
-    """Render the edition (and its variants on demand) and work through its planned deliveries."""
-    prepared = prepare(app, edition)
-    mailer = create_mailer(app.settings.provider, app.settings, app.clock)
-    return run_send(
-        app.engine,
-        mailer,
-        prepared,
-        app.signer,
-        app.settings.base_url,
-        app.clock,
-        on_batch=on_batch,
-        options=send_options(app, resend_uncertain=resend_uncertain),
-        variants=variants_of(app, edition, prepared),
-    )
+    """Render the edition (and its variants on demand) and work through its planned deliveries.
+
+    With `rest` (owner, after), the rest of the ledger is planned meanwhile in a thread.
+    """
+    owner, after = rest
+    planning = None
+    if after is not None:
+        planning = threading.Thread(
+            target=_plan_rest, args=(planner, owner, after), name="plan", daemon=True
+        )
+        planning.start()
+    try:
+        prepared = prepare(app, edition)
+        mailer = create_mailer(app.settings.provider, app.settings, app.clock)
+        return run_send(
+            app.engine,
+            mailer,
+            prepared,
+            app.signer,
+            app.settings.base_url,
+            app.clock,
+            on_batch=on_batch,
+            options=send_options(app, resend_uncertain=resend_uncertain),
+            variants=variants_of(app, edition, prepared),
+            settled=planner.settled,
+        )
+    finally:
+        if planning is not None:
+            planning.join()
+
+
+def _plan_rest(planner: Planner, owner: str, after: int) -> None:
+    """(thread) Plan the rest of the ledger; if this fails, a worker takes the planning over."""
+    with active(owner):
+        try:
+            planner.finish(owner, after)
+        except Exception:
+            log.exception("planning the rest of edition %s stopped", planner.edition_id)
 
 
 def _finish(
@@ -305,5 +347,5 @@ def work(
             f"{newsletter} has no send in progress",
             hint=f"start one with `digest send {newsletter}`; workers then join it",
         )
-    summary = _deliver(app, edition, on_batch, resend_uncertain)
+    summary = _deliver(app, edition, on_batch, resend_uncertain, _planner(app, edition))
     return _finish(app, edition, 0, summary, actor)

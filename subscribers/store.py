@@ -141,13 +141,45 @@ def _members(list_name: str, topics: Sequence[str] | None) -> Select[int, str, s
     return members
 
 
-def recipient_ids(list_name: str, topics: Sequence[str] | None = None) -> Select[int]:
+def recipient_ids(
+    list_name: str,
+    topics: Sequence[str] | None = None,
+    after: int = 0,
+    upto: int | None = None,
+) -> Select[int]:
     """The subscriber ids `recipients` would stream, as a query to run inside the database.
 
     A send plans its ledger with INSERT … SELECT from this: the same readers, without
-    carrying a million ids to Python and back.
+    carrying a million ids to Python and back. `after` and `upto` bound the ids, for
+    planning in steps.
     """
-    return _members(list_name, topics).with_only_columns(Membership.subscriber_id)
+    found = _members(list_name, topics).with_only_columns(Membership.subscriber_id)
+    # On both tables: the database does not carry a range from one side of a join to the
+    # other, and each side then reads only its own slice through its index.
+    if after:
+        found = found.where(Subscriber.id > after, Membership.subscriber_id > after)
+    if upto is not None:
+        found = found.where(Subscriber.id <= upto, Membership.subscriber_id <= upto)
+    return found
+
+
+def members_after(conn: Connection, list_name: str, after: int, count: int) -> int | None:
+    """The subscriber id of the `count`-th active member after `after`; None if fewer are left.
+
+    Where a step of planning ends: read from the membership index alone, whatever the
+    suppressions and topics leave out of the step.
+    """
+    return conn.execute(
+        select(Membership.subscriber_id)
+        .where(
+            Membership.list_name == list_name,
+            Membership.status == Status.ACTIVE.value,
+            Membership.subscriber_id > after,
+        )
+        .order_by(Membership.subscriber_id)
+        .offset(count - 1)
+        .limit(1)
+    ).scalar()
 
 
 def _page(list_name: str, after: int, size: int, topics: Sequence[str] | None) -> Select[Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -38,7 +38,6 @@ from subscribers.models import Subscriber
 FINAL = ("sent", "rejected", "failed", "skipped", "cancelled")
 UNFINISHED = ("pending", "claimed", "uncertain")
 MAX_ATTEMPTS = 5
-ANALYZE_AFTER = 10_000  # rows planned at once that make the ledger's statistics stale
 
 
 def plan(conn: Connection, edition_id: int, readers: Select[int], now: datetime) -> int:
@@ -63,12 +62,17 @@ def plan(conn: Connection, edition_id: int, readers: Select[int], now: datetime)
         .order_by(subscriber_id),
     ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
     # SQLAlchemy keeps an INSERT's row count only when asked to.
-    added = max(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount, 0)
-    if added >= ANALYZE_AFTER and conn.dialect.name == "postgresql":
-        # The send's statements are planned from the table's statistics; without this they
-        # describe the ledger before these rows, until autovacuum gets round to it.
+    return max(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount, 0)
+
+
+def analyze(conn: Connection) -> None:
+    """Fresh statistics on PostgreSQL after planning many rows.
+
+    The send's statements are planned from them; without this they describe the ledger
+    before these rows, until autovacuum gets round to it.
+    """
+    if conn.dialect.name == "postgresql":
         conn.execute(text("ANALYZE deliveries"))
-    return added
 
 
 def recover_expired(

@@ -138,3 +138,8 @@ def list_editions(conn: Connection, newsletter: str, limit: int = 50) -> list[Ed
         .limit(limit)
     ).all()
     return [_row(r) for r in rows]  # type: ignore[arg-type]
+
+
+def lock(conn: Connection, edition_id: int) -> None:
+    """Hold the edition's row until the transaction ends (no-op on SQLite, which has one writer)."""
+    conn.execute(select(Edition.id).where(Edition.id == edition_id).with_for_update())
