@@ -24,7 +24,7 @@ from digest.lifecycle import Status
 from digest.models import Edition, JobLock
 from digest.store import deliveries
 
-FIRST = 2_000  # readers planned before the first worker starts
+FIRST = 5_000  # readers planned before the first worker starts
 STEP = 20_000  # readers planned per transaction after that
 
 
