@@ -258,10 +258,12 @@ def _deliver(
     owner, after = rest
     planning = None
     if after is not None:
+        running = threading.Event()
         planning = threading.Thread(
-            target=_plan_rest, args=(planner, owner, after), name="plan", daemon=True
+            target=_plan_rest, args=(planner, owner, after, running), name="plan", daemon=True
         )
         planning.start()
+        running.wait()  # its owner counts as alive before any worker looks at the marker
     try:
         prepared = prepare(app, edition)
         mailer = create_mailer(app.settings.provider, app.settings, app.clock)
@@ -282,9 +284,10 @@ def _deliver(
             planning.join()
 
 
-def _plan_rest(planner: Planner, owner: str, after: int) -> None:
+def _plan_rest(planner: Planner, owner: str, after: int, running: threading.Event) -> None:
     """(thread) Plan the rest of the ledger; if this fails, a worker takes the planning over."""
     with active(owner):
+        running.set()
         try:
             planner.finish(owner, after)
         except Exception:

@@ -116,6 +116,26 @@ def test_a_dead_planners_work_is_taken_over(pg_app: App, how: str) -> None:
 
 
 @pytest.mark.postgres
+def test_a_planning_thread_that_fails_is_taken_over_by_a_worker(
+    pg_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    finish = planning.Planner.finish
+    calls: list[str] = []
+
+    def fails_once(self: planning.Planner, owner: str, after: int) -> None:
+        calls.append(owner)
+        if len(calls) == 1:
+            raise RuntimeError("the planning thread lost its connection")
+        finish(self, owner, after)
+
+    monkeypatch.setattr(planning.Planner, "finish", fails_once)
+    report = send(pg_app, "weekly")
+    assert report.counts == {"sent": READERS}
+    assert len(calls) == 2 and calls[0] != calls[1]  # the second is a worker's
+    assert _markers(pg_app) == []
+
+
+@pytest.mark.postgres
 def test_a_planner_on_another_machine_is_taken_over_once_its_lease_ran_out(
     pg_url: str, config_file: Path, pg_app: App
 ) -> None:
