@@ -1,8 +1,9 @@
 """Planning a send in steps, so its workers start on the first readers while the rest are planned.
 
-On PostgreSQL the transaction that starts a send plans the first FIRST readers and leaves a
-marker, a lease in job_locks named `plan:<edition id>`, saying the ledger is not complete. Its
-holder plans the rest in steps of STEP readers, one transaction each, renewing the lease, and
+On PostgreSQL the transaction that starts a send plans the readers among the first FIRST
+members of the list and leaves a marker, a lease in job_locks named `plan:<edition id>`, saying
+the ledger is not complete. Its holder plans the rest in steps of STEP members, one
+transaction each, renewing the lease, and
 removes the marker with the last step. A worker that runs out of pending rows stops only once
 the marker is gone; if its holder died, the worker takes the marker over and plans the rest
 itself (planning again is harmless: rows already planned stay as they are). On SQLite, where
@@ -24,8 +25,8 @@ from digest.lifecycle import Status
 from digest.models import Edition, JobLock
 from digest.store import deliveries
 
-FIRST = 5_000  # readers planned before the first worker starts
-STEP = 20_000  # readers planned per transaction after that
+FIRST = 5_000  # members whose readers are planned before the first worker starts
+STEP = 20_000  # members per planning transaction after that
 
 
 def marker(edition_id: int) -> str:
@@ -41,7 +42,7 @@ class Planner:
     edition_id: int
     # The readers' subscriber ids after one id and up to another (None: to the end).
     readers: Callable[[int, int | None], Select[int]]
-    # Where a step that starts after an id ends, for a step of about n readers.
+    # Where a step of n members that starts after an id ends (None: fewer are left).
     step_end: Callable[[Connection, int, int], int | None]
     clock: Callable[[], datetime]
     lease: timedelta
@@ -124,7 +125,10 @@ class Planner:
     def _step(
         self, conn: Connection, owner: str, after: int, size: int, analyze: bool
     ) -> int | None:
-        """Plan `size` readers after `after` as `owner`; None once the ledger is complete."""
+        """Plan the readers among the next `size` members after `after`, as `owner`.
+
+        Returns the subscriber id the step ended at, or None once the ledger is complete.
+        """
         name = marker(self.edition_id)
         now = self.clock()
         # The edition row is read FOR SHARE: a cancel (which locks it for update first) then

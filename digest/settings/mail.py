@@ -113,7 +113,7 @@ class SendSettings(Section):
     lease: timedelta = Field(
         timedelta(minutes=10),
         description="How long a claimed batch belongs to its worker; after that a crashed "
-        "worker's rows are recovered (e.g. 10m).",
+        "worker's rows are recovered (e.g. 10m). Planning a send holds the same lease.",
     )
 
     @field_validator("lease", mode="before")
