@@ -15,7 +15,7 @@ def main() -> None:
     web.main()
     ingest.main()
     subscribers.main()
-    send.main([])
+    send.main(["--million"])  # the 1,000,000-reader figures too
 
 
 if __name__ == "__main__":
