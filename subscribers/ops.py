@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, insert, select, update
 
 from subscribers.addresses import Address, clean_name, parse_address
+from subscribers.erasure import ERASED_DOMAIN, forget
 from subscribers.errors import NotFound, Refused, Suppressed, UnknownTopic
 from subscribers.models import (
     LEFT,
@@ -22,7 +23,6 @@ from subscribers.models import (
     Method,
     Status,
     Subscriber,
-    Suppression,
 )
 from subscribers.suppression import AddressHasher, is_suppressed, suppress, suppressed_keys
 from subscribers.views import show
@@ -424,38 +424,6 @@ def mark_complained(
     sub_id = _subscriber_id(conn, who)
     if sub_id is not None:
         email = conn.execute(select(Subscriber.email).where(Subscriber.id == sub_id)).scalar()
-        if email and not email.endswith("@erased.invalid"):
+        if email and not email.endswith("@" + ERASED_DOMAIN):
             suppress(conn, email, reason="spam complaint", source=source, now=now, hasher=hasher)
     return changed
-
-
-def forget(conn: Connection, email: str, *, now: datetime, hasher: AddressHasher) -> bool:
-    """GDPR erasure: personal data gone, only a keyed hash kept so no import brings it back.
-
-    The subscriber row stays, emptied, so the deliveries ledger keeps its counts.
-    """
-    address = parse_address(email)
-    sub_id = conn.execute(select(Subscriber.id).where(Subscriber.email_key == address.key)).scalar()
-    # The plain address leaves the suppression list; its hash replaces it.
-    conn.execute(delete(Suppression).where(Suppression.email_key == address.key))
-    suppress(conn, address.email, reason="erased", source="forget", now=now, hasher=hasher)
-    conn.execute(
-        update(Suppression).where(Suppression.email_key == address.key).values(email_key=None)
-    )
-    if sub_id is None:
-        return False
-    conn.execute(delete(Membership).where(Membership.subscriber_id == sub_id))
-    placeholder = f"erased-{sub_id}@erased.invalid"
-    conn.execute(
-        update(Subscriber)
-        .where(Subscriber.id == sub_id)
-        .values(
-            email=placeholder,
-            email_key=placeholder,
-            domain="erased.invalid",
-            name="",
-            attributes={},
-            updated_at=now,
-        )
-    )
-    return True
