@@ -13,11 +13,11 @@ import resource
 import time
 from datetime import UTC, datetime, timedelta
 
-from digest.edition import build_edition
-from digest.select import select_articles
+from digest.editions.build import build_edition
 from digest.settings import NewsletterSettings, StoriesSettings
 from digest.store.articles import ArticleRecord
-from digest.stories import make_stories, story_summary
+from digest.stories.assemble import make_stories, story_summary
+from digest.stories.select import select_articles
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 TAGS = ["transit", "housing", "climate", "open-source"]

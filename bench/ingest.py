@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digest.app import create_app
+from digest.core.app import create_app
 from digest.ingest.service import ingest_sources
 from digest.settings import Settings
 

@@ -7,17 +7,11 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from digest.edition import build_edition
-from digest.email_checks import check_email
-from digest.message import PreparedEdition, Recipient, compose
-from digest.render import (
-    DEFAULT_CONTEXT,
-    VariantRenderer,
-    inline_css,
-    render_edition,
-    render_template,
-    template_env,
-)
+from digest.core.templating import render_template, template_env
+from digest.editions.build import build_edition
+from digest.email.checks import check_email
+from digest.email.message import PreparedEdition, Recipient, compose
+from digest.email.render import DEFAULT_CONTEXT, VariantRenderer, inline_css, render_edition
 from digest.settings import NewsletterSettings
 from digest.store.articles import ArticleRecord
 

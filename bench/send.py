@@ -28,12 +28,13 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from digest.app import App, create_app
-from digest.config import load_settings
-from digest.lifecycle import transition
-from digest.message import Recipient, compose
-from digest.render import render_edition
-from digest.workflow import prepare, prepare_draft, send
+from digest.core.app import App, create_app
+from digest.editions.lifecycle import transition
+from digest.email.message import Recipient, compose
+from digest.email.prepare import prepare
+from digest.email.render import render_edition
+from digest.pipeline import prepare_draft, send
+from digest.settings.loading import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TOML = """
@@ -304,7 +305,7 @@ def smtp_rate(count: int = 300) -> None:
 
 def postgres_url(base: str) -> tuple[str, Any]:
     """A fresh schema on the server at `base`; returns its URL and a cleanup."""
-    from digest.db import normalise_url
+    from digest.core.db import normalise_url
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(normalise_url(base))
@@ -351,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.million:
         million(1_000_000)
         if args.postgres:
-            # The ledger is planned in steps while the workers send (digest.planning).
+            # The ledger is planned in steps while the workers send (digest.sending.planning).
             url, drop = postgres_url(args.postgres)
             try:
                 end_to_end(url, 1_000_000, "PostgreSQL, 1,000,000")

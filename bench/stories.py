@@ -1,6 +1,6 @@
 """Story grouping on ../shared/eval/stories: B-cubed figures next to the TF-IDF baselines.
 
-The shipped defaults (digest.grouping.THRESHOLD and friends) were chosen on these same sets,
+The shipped defaults (digest.stories.grouping.THRESHOLD and friends) were chosen on these same sets,
 so the figures are for the setting that ships, tuned in-sample. The line "first pass only"
 turns the second pass (a lone article joining a close story centroid) off, to show its share.
 """
@@ -19,7 +19,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_distances
 
-from digest.grouping import Item, group
+from digest.stories.grouping import Item, group
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "stories"
 

@@ -57,7 +57,7 @@ def child_import(url: str, csv_path: str, suppress_path: str) -> None:
     """(child) Suppress 1%, then import the file; prints one line of figures."""
     from sqlalchemy import func, select
 
-    from digest.db import open_database
+    from digest.core.db import open_database
     from subscribers.importer import import_file
     from subscribers.models import Membership
     from subscribers.suppression import AddressHasher, suppress
@@ -86,7 +86,7 @@ def child_import(url: str, csv_path: str, suppress_path: str) -> None:
 
 def child_recipients(url: str) -> None:
     """(child) Stream every recipient of the list; prints one line of figures."""
-    from digest.db import open_database
+    from digest.core.db import open_database
     from subscribers.store import recipients
 
     engine = open_database(url)
@@ -104,7 +104,7 @@ def _child(*args: str) -> None:
 def _pg_schema(url: str) -> tuple[str, str]:
     from sqlalchemy import create_engine, text
 
-    from digest.db import normalise_url
+    from digest.core.db import normalise_url
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(normalise_url(url))
@@ -118,7 +118,7 @@ def _pg_schema(url: str) -> tuple[str, str]:
 def _drop_schema(url: str, schema: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from digest.db import normalise_url
+    from digest.core.db import normalise_url
 
     admin = create_engine(normalise_url(url))
     with admin.begin() as conn:

@@ -1,7 +1,7 @@
 """Summary quality on ../shared/eval/summaries: ROUGE next to Lead-3, TextRank and LexRank.
 
 All methods get the same sentences (digest's splitter) and the same length (3 sentences).
-digest.summarize's weights were chosen on this set, so the figures are in-sample for the
+digest.stories.summarize's weights were chosen on this set, so the figures are in-sample for the
 setting that ships.
 """
 
@@ -20,8 +20,8 @@ from sumy.summarizers.lex_rank import LexRankSummarizer
 from sumy.summarizers.text_rank import TextRankSummarizer
 from sumy.utils import get_stop_words
 
-from digest.sentences import split_sentences
-from digest.summarize import Document, summarize_documents
+from digest.stories.sentences import split_sentences
+from digest.stories.summarize import Document, summarize_documents
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "summaries"
 SENTENCES = 3

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from digest.app import create_app
-from digest.config import load_settings
+from digest.core.app import create_app
+from digest.settings.loading import load_settings
 from subscribers.models import Membership
 from subscribers.store import add_subscriber
 

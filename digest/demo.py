@@ -6,12 +6,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from digest.app import create_app
-from digest.config import load_settings
+from digest.core.app import create_app
+from digest.core.resources import examples_dir
+from digest.email.preview import PreviewFiles
 from digest.ingest.service import SourceReport, ingest_path
-from digest.preview import PreviewFiles
-from digest.resources import examples_dir
-from digest.workflow import SendReport, preview, send
+from digest.pipeline import SendReport, preview, send
+from digest.settings.loading import load_settings
 from subscribers.store import ImportReport, import_csv
 
 NEWSLETTER = "weekly"

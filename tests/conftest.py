@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from digest.app import App, create_app
-from digest.config import load_settings
-from digest.db import normalise_url
+from digest.core.app import App, create_app
+from digest.core.db import normalise_url
+from digest.settings.loading import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from digest.app import App, create_app
-from digest.config import load_settings
+from digest.core.app import App, create_app
 from digest.ingest.service import ingest_path
+from digest.settings.loading import load_settings
 from subscribers.models import Membership, Subscriber
 from tests.conftest import NOW, write_article
 from tests.fakes.sendgrid_api import FakeSendGrid

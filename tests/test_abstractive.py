@@ -13,10 +13,10 @@ from typing import ClassVar
 import pytest
 from pydantic import SecretStr
 
-from digest.abstractive import ChatSummarizer, make_summarizer
 from digest.settings import Settings, SummariesSettings
 from digest.store.articles import ArticleRecord
-from digest.stories import StoryGroup, story_summary
+from digest.stories.abstractive import ChatSummarizer, make_summarizer
+from digest.stories.assemble import StoryGroup, story_summary
 from tests.conftest import NOW
 
 TEXT = (

@@ -140,9 +140,9 @@ def test_colour_schemes_and_contrast(
 
 
 def test_links_and_images_are_usable(demo: DemoResult, browser: Browser) -> None:
-    from digest.app import create_app
-    from digest.config import load_settings
-    from digest.resources import examples_dir
+    from digest.core.app import create_app
+    from digest.core.resources import examples_dir
+    from digest.settings.loading import load_settings
 
     page = open_email(browser, demo.preview.html.read_text(encoding="utf-8"), 700, "light")
     try:
@@ -192,10 +192,11 @@ def test_a_wide_image_in_an_operator_template_shrinks_on_phones(
 ) -> None:
     import html as htmllib
 
-    from digest.email_checks import check_email
-    from digest.message import Recipient
-    from digest.render import render_edition, template_env
-    from digest.templates_admin import sample_edition
+    from digest.core.templating import template_env
+    from digest.email.checks import check_email
+    from digest.email.message import Recipient
+    from digest.email.render import render_edition
+    from digest.email.templates_admin import sample_edition
 
     story = tmp_path / "mine" / "email" / "story.html"
     story.parent.mkdir(parents=True)

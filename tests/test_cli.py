@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from digest.cli import cli
-from digest.db import head_revision, open_database
-from digest.models import Article, Delivery
+from digest.core.db import head_revision, open_database
+from digest.core.models import Article, Delivery
 from tests.conftest import FIXTURES, ROOT
 
 runner = CliRunner()

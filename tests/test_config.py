@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from digest.config import effective_settings, load_config, load_settings
-from digest.errors import ConfigError
+from digest.core.errors import ConfigError
+from digest.settings.loading import effective_settings, load_config, load_settings
 
 
 def test_defaults_need_no_file(isolated: Path) -> None:

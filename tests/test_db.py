@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import digest.web.models  # noqa: F401  (the web app's tables join Base.metadata on import)
-from digest.db import (
+from digest.core.db import (
     create_db_engine,
     current_revision,
     downgrade,
@@ -16,8 +16,8 @@ from digest.db import (
     open_database,
     upgrade,
 )
-from digest.errors import StorageError
-from digest.models import Base
+from digest.core.errors import StorageError
+from digest.core.models import Base
 from subscribers.models import SubscribersBase
 
 

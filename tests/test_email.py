@@ -11,19 +11,13 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from digest.edition import EditionContent, Section
-from digest.email_checks import GMAIL_CLIP_BYTES, check_email
-from digest.errors import TemplateError
-from digest.message import PreparedEdition, Recipient, compose
-from digest.render import (
-    VariantRenderer,
-    plaintext,
-    render_edition,
-    sanitize,
-    template_env,
-    variant,
-)
-from digest.templates_admin import check_templates, copy_templates, overridden, sample_edition
+from digest.core.errors import TemplateError
+from digest.core.templating import plaintext, sanitize, template_env
+from digest.editions.build import EditionContent, Section
+from digest.email.checks import GMAIL_CLIP_BYTES, check_email
+from digest.email.message import PreparedEdition, Recipient, compose
+from digest.email.render import VariantRenderer, render_edition, variant
+from digest.email.templates_admin import check_templates, copy_templates, overridden, sample_edition
 from tests.conftest import NOW
 
 BASE = "https://news.example.com"

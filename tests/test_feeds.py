@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from digest.app import App
-from digest.config import load_settings
-from digest.errors import IngestError
+from digest.core.app import App
+from digest.core.errors import IngestError
+from digest.core.models import Article
 from digest.ingest.feeds import parse_feed
 from digest.ingest.fetch import Fetcher
 from digest.ingest.service import ingest_sources
-from digest.models import Article
 from digest.settings import IngestSettings, Settings
+from digest.settings.loading import load_settings
 from digest.store.sources import source_health
 from tests.conftest import FIXTURES, NEWSLETTER_TOML, NOW
 from tests.localserver import Answer, serve

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.app import App, create_app
-from digest.config import load_settings
+from digest.core.app import App, create_app
 from digest.ingest.service import ingest_path
-from digest.workflow import send
+from digest.pipeline import send
+from digest.settings.loading import load_settings
 from subscribers.store import add_subscriber
 from tests.conftest import FIXTURES, NOW
 

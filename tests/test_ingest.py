@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digest.app import App
-from digest.errors import IngestError
+from digest.core.app import App
+from digest.core.errors import IngestError
+from digest.core.models import Article
 from digest.ingest.files import markdown_to_text, parse_markdown_file, parse_text_file
 from digest.ingest.folder import article_files
 from digest.ingest.records import ParsedArticle, derive_title, parse_date
 from digest.ingest.service import ingest_path
-from digest.models import Article
 from digest.store.articles import articles_since
 from tests.conftest import NOW, write_article
 
@@ -236,8 +236,8 @@ def test_batch_save_matches_one_by_one(app: App) -> None:
 
 
 def test_near_identical_copy_is_linked_not_stored(app: App) -> None:
+    from digest.core.models import ArticleAlias
     from digest.ingest.records import make_article
-    from digest.models import ArticleAlias
     from digest.store.articles import save_articles
 
     body = " ".join(

@@ -16,14 +16,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from digest.app import App, create_app
-from digest.config import load_settings
+from digest.core.app import App, create_app
+from digest.core.models import Delivery, Edition, ScheduleRun
 from digest.ingest.service import ingest_path
-from digest.jobs import draft_job, resume_interrupted, send_job
-from digest.models import Delivery, Edition, ScheduleRun
-from digest.providers.outbox import OutboxMailer
-from digest.schedule import LeadTrigger, next_fire, parse_schedule
-from digest.scheduler import _RUNNING, job_store, run_job, stored_jobs, sync_jobs
+from digest.schedule.expressions import LeadTrigger, next_fire, parse_schedule
+from digest.schedule.jobs import draft_job, resume_interrupted, send_job
+from digest.schedule.scheduler import _RUNNING, job_store, run_job, stored_jobs, sync_jobs
+from digest.sending.providers.outbox import OutboxMailer
+from digest.settings.loading import load_settings
 from subscribers.store import add_subscriber
 from tests.conftest import write_article
 
@@ -287,7 +287,7 @@ def test_apscheduler_runs_the_job(weekly: App, tmp_path: Path, clock: Clock) -> 
         _RUNNING.pop("app", None)
     assert status == "sent"
     assert outbox_count(weekly, 1) == READERS
-    assert run_job.__module__ == "digest.scheduler"
+    assert run_job.__module__ == "digest.schedule.scheduler"
 
 
 def test_edition_and_schedule_commands(db_url: str, tmp_path: Path) -> None:
@@ -329,7 +329,7 @@ def test_config_changes_resync_a_running_scheduler(
 ) -> None:
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from digest.scheduler import reload_config
+    from digest.schedule.scheduler import reload_config
 
     app = make_app(db_url, tmp_path, clock)
     sched = BackgroundScheduler(jobstores={"default": job_store(app)}, timezone="UTC")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from digest.app import App
+from digest.core.app import App
+from digest.editions.lifecycle import LifecycleError, Status, allowed_actions, history, transition
 from digest.ingest.service import ingest_path
-from digest.lifecycle import LifecycleError, Status, allowed_actions, history, transition
-from digest.workflow import prepare_draft, send
+from digest.pipeline import prepare_draft, send
 from subscribers.store import add_subscriber
 from tests.conftest import FIXTURES, NOW
 
@@ -50,7 +50,7 @@ def test_no_second_send_of_a_sent_edition(app: App, draft_id: int) -> None:
 
 
 def test_required_approval_blocks_a_draft(app: App, draft_id: int, config_file: Path) -> None:
-    from digest.config import load_settings
+    from digest.settings.loading import load_settings
 
     settings = load_settings(
         config_file,

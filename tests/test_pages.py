@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from digest.app import App
+from digest.core.app import App
+from digest.core.models import Article
 from digest.ingest.chrome import clean_paragraphs, is_chrome_line
 from digest.ingest.pages import extract_page
 from digest.ingest.service import ingest_path
-from digest.models import Article
 from digest.settings import IngestSettings
 from tests.conftest import FIXTURES, NOW
 from tests.localserver import Answer, serve

@@ -10,14 +10,15 @@ from email import policy
 
 from lxml import html as lxml_html
 
-from digest.edition import EditionContent, build_edition, preheader
-from digest.message import PreparedEdition, Recipient, clean_header, compose
-from digest.render import render_edition, template_env
-from digest.select import select_articles
+from digest.core.templating import template_env
+from digest.core.text import split_sentences
+from digest.editions.build import EditionContent, build_edition, preheader
+from digest.email.message import PreparedEdition, Recipient, clean_header, compose
+from digest.email.render import render_edition
 from digest.settings import NewsletterSettings
 from digest.store.articles import ArticleRecord
-from digest.summarize import lead_summary
-from digest.text import split_sentences
+from digest.stories.select import select_articles
+from digest.stories.summarize import lead_summary
 from tests.conftest import NOW
 
 NL = NewsletterSettings(title="Weekly", tags=["transit", "housing"], window_days=7, max_stories=3)

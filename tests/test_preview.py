@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from lxml import html as lxml_html
 from sqlalchemy import func, select
 
-from digest.app import App
 from digest.cli import cli
+from digest.core.app import App
+from digest.core.models import Delivery
+from digest.email.preview import preview_edition
 from digest.ingest.service import ingest_path
-from digest.models import Delivery
-from digest.preview import find_edition, preview_edition, send_test_copy
-from digest.workflow import send
+from digest.pipeline import find_edition, send, send_test_copy
 from subscribers.store import add_subscriber
 from tests.conftest import FIXTURES, NOW
 
@@ -148,8 +148,8 @@ def test_templates_copy_and_check_commands(cfg: list[str], tmp_path: Path) -> No
 def test_findings_show_in_preview_and_are_logged_at_send(
     db_url: str, config_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from digest.app import create_app
-    from digest.config import load_settings
+    from digest.core.app import create_app
+    from digest.settings.loading import load_settings
 
     story = tmp_path / "mine" / "email" / "story.html"
     story.parent.mkdir(parents=True)
@@ -169,7 +169,7 @@ def test_findings_show_in_preview_and_are_logged_at_send(
             add_subscriber(conn, "zoe@example.com", "weekly", NOW, name="Zoe")
         shown = preview_edition(app, find_edition(app, "weekly", None, NOW), NOW)
         assert shown.findings and all("plain.example" in f.message for f in shown.findings)
-        with caplog.at_level("WARNING", logger="digest.workflow"):
+        with caplog.at_level("WARNING", logger="digest.pipeline"):
             send(app, "weekly")
         assert "links must be absolute https" in caplog.text
     finally:

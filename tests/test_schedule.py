@@ -7,9 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from digest.config import load_settings
-from digest.errors import ConfigError
-from digest.schedule import LeadTrigger, fire_times, last_fire, next_fire, parse_schedule
+from digest.core.errors import ConfigError
+from digest.schedule.expressions import (
+    LeadTrigger,
+    fire_times,
+    last_fire,
+    next_fire,
+    parse_schedule,
+)
+from digest.settings.loading import load_settings
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.app import App
+from digest.core.app import App
 from digest.ingest.files import parse_text_dump, parse_text_file
 from digest.ingest.service import ingest_path
 from digest.ingest.tagging import KeywordTagger

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from digest.grouping import Item, group
 from digest.ingest.files import parse_text_dump, parse_text_file
-from digest.summarize import summarize
+from digest.stories.grouping import Item, group
+from digest.stories.summarize import summarize
 from tests.conftest import SHARED
 
 SEEDS = SHARED / "seeds"

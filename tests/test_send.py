@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from digest.app import App
-from digest.errors import NothingToSend
+from digest.core.app import App
+from digest.core.errors import NothingToSend
+from digest.core.models import Delivery, Edition
 from digest.ingest.service import ingest_path
-from digest.models import Delivery, Edition
+from digest.pipeline import prepare_draft, send
 from digest.store import deliveries
-from digest.workflow import prepare_draft, send
 from subscribers.models import Membership
 from subscribers.store import add_subscriber
 from subscribers.suppression import suppress

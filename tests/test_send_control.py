@@ -18,15 +18,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from digest import sendops
-from digest.app import App
 from digest.cli import cli
-from digest.errors import DigestError
-from digest.lifecycle import transition
-from digest.models import Delivery, Edition
-from digest.providers.sendgrid import SendgridMailer
+from digest.core.app import App
+from digest.core.errors import DigestError
+from digest.core.models import Delivery, Edition
+from digest.editions.lifecycle import transition
+from digest.pipeline import SendPaused, prepare_draft, send
+from digest.sending import controls
+from digest.sending.providers.sendgrid import SendgridMailer
 from digest.store import deliveries
-from digest.workflow import SendPaused, prepare_draft, send
 from subscribers.models import Subscriber
 from subscribers.store import recipient_ids
 from tests.conftest import NOW
@@ -64,14 +64,14 @@ def test_pause_stops_after_the_batch_and_resume_finishes_once(
 ) -> None:
     app = _app(db_url, config_file, tmp_path, fake, 50)
     with pytest.raises(SendPaused, match="send resume weekly"):
-        send(app, "weekly", on_batch=lambda n: sendops.pause(app, "weekly"))
+        send(app, "weekly", on_batch=lambda n: controls.pause(app, "weekly"))
     assert sum(fake.accepted.values()) == 10
-    status = sendops.status(app, "weekly")
+    status = controls.status(app, "weekly")
     assert status.control == "paused" and status.counts == {"sent": 10, "pending": 40}
     with pytest.raises(SendPaused):  # a paused send does not go on by itself
         send(app, "weekly")
     assert sum(fake.accepted.values()) == 10
-    sendops.resume(app, "weekly")
+    controls.resume(app, "weekly")
     report = send(app, "weekly")
     assert report.counts == {"sent": 50}
     assert len(fake.accepted) == 50 and set(fake.accepted.values()) == {1}
@@ -83,8 +83,8 @@ def test_cancel_mid_send_sends_no_more_and_cancels_the_edition(
 ) -> None:
     app = _app(db_url, config_file, tmp_path, fake, 30)
     with pytest.raises(DigestError, match="cancelled"):
-        send(app, "weekly", on_batch=lambda n: sendops.cancel(app, "weekly"))
-    status = sendops.status(app, "weekly")
+        send(app, "weekly", on_batch=lambda n: controls.cancel(app, "weekly"))
+    status = controls.status(app, "weekly")
     assert status.counts == {"sent": 10, "cancelled": 20}
     assert status.edition.status == "cancelled"
     assert sum(fake.accepted.values()) == 10
@@ -112,7 +112,7 @@ def test_expired_claims_become_uncertain_listed_and_resent_only_on_request(
     uncertain = {e for e, s in statuses.items() if s == "uncertain"}
     assert len(uncertain) == 5
     assert set(fake.accepted) == set(statuses) - uncertain  # not resent silently
-    status = sendops.status(app, "weekly").as_dict()
+    status = controls.status(app, "weekly").as_dict()
     assert {u["email"] for u in status["uncertain"]} == uncertain  # type: ignore[union-attr]
     report = send(app, "weekly", resend_uncertain=True)
     assert report.counts == {"sent": 20}
@@ -127,7 +127,7 @@ def test_a_live_workers_claims_are_left_alone(
     _plan_with_claims(app, "elsewhere:4242:alive", NOW - timedelta(minutes=1), 4)
     report = send(app, "weekly")  # the rest goes; those four are the other worker's
     assert report.counts == {"sent": 8, "claimed": 4}
-    assert sendops.status(app, "weekly").edition.status == "sending"
+    assert controls.status(app, "weekly").edition.status == "sending"
     assert sorted(_statuses(app).values()).count("claimed") == 4
     assert len(fake.accepted) == 8
     app.close()

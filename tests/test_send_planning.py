@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digest import planning, sendops
-from digest.app import App
-from digest.lifecycle import transition
-from digest.models import Delivery, JobLock
-from digest.send import active, worker_id
-from digest.workflow import SendReport, _planner, prepare_draft, send, work
+from digest.core.app import App
+from digest.core.models import Delivery, JobLock
+from digest.editions.lifecycle import transition
+from digest.pipeline import SendReport, _planner, prepare_draft, send, work
+from digest.sending import controls, planning
+from digest.sending.loop import active, worker_id
 from tests.conftest import NOW
 from tests.send_support import add_articles, add_readers, make_app
 
@@ -155,7 +155,7 @@ def test_cancel_during_planning_leaves_nothing_pending(pg_app: App) -> None:
     with active(owner):
         planner, after = _started(pg_app, owner)
         assert after is not None
-        _, cancelled = sendops.cancel(pg_app, "weekly")
+        _, cancelled = controls.cancel(pg_app, "weekly")
         assert cancelled == 3
         planner.finish(owner, after)  # its next step sees the edition cancelled
     assert _rows(pg_app) == {"cancelled": 3}

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digest.app import App
-from digest.errors import DigestError
-from digest.lifecycle import transition
-from digest.models import Delivery
+from digest.core.app import App
+from digest.core.errors import DigestError
+from digest.core.models import Delivery
+from digest.editions.lifecycle import transition
+from digest.pipeline import SendReport, prepare_draft, work
 from digest.store import deliveries
-from digest.workflow import SendReport, prepare_draft, work
 from subscribers.store import recipient_ids
 from tests.conftest import NOW
 from tests.fakes.sendgrid_api import FakeSendGrid, Faults

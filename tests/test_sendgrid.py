@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from digest.errors import SendError
-from digest.models import Delivery
-from digest.workflow import send
+from digest.core.errors import SendError
+from digest.core.models import Delivery
+from digest.pipeline import send
 from tests.fakes.sendgrid_api import FakeSendGrid, Faults
 from tests.send_support import (
     API_KEY,
@@ -205,7 +205,7 @@ def test_one_off_messages_go_through_sendgrid_without_list_headers(
     db_url: str, config_file: Path, fake: FakeSendGrid
 ) -> None:
     """A sign-up confirmation is not list mail: no List-Id, no List-Unsubscribe."""
-    from digest.transactional import send_one_off
+    from digest.sending.oneoff import send_one_off
 
     app = make_app(db_url, config_file, **sendgrid_settings(fake))
     text = "To confirm, open https://news.example.com/confirm/t"
@@ -235,8 +235,8 @@ def test_threads_of_one_worker_never_share_a_batch(
 def test_personalizations_written_as_text_match_the_dicts_encoded() -> None:
     from dataclasses import replace
 
-    from digest.message import PreparedEdition, Recipient
-    from digest.providers.sendgrid import personalization, personalizations_json
+    from digest.email.message import PreparedEdition, Recipient
+    from digest.sending.providers.sendgrid import personalization, personalizations_json
 
     edition = PreparedEdition(
         edition_id=3,

@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from digest.errors import SendError
-from digest.models import Delivery
-from digest.workflow import send
+from digest.core.errors import SendError
+from digest.core.models import Delivery
+from digest.pipeline import send
 from tests.send_support import add_articles, add_readers, make_app
 
 USER, PASSWORD = "mailer", "s3cret-pass"

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from digest import scheduler
-from digest.app import App, create_app
 from digest.cli import cli
-from digest.config import load_settings
-from digest.errors import ConfigError
+from digest.core.app import App, create_app
+from digest.core.errors import ConfigError
+from digest.core.models import Article, ArticleTag
 from digest.ingest.sourceconf import add_source, remove_source
-from digest.models import Article, ArticleTag
+from digest.schedule import scheduler
+from digest.settings.loading import load_settings
 from digest.store.sources import source_health
 from tests.conftest import FIXTURES, NEWSLETTER_TOML, NOW, SHARED
 from tests.localserver import Answer, serve

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from digest.edition import EditionContent, build_edition
-from digest.grouping import Item, group
-from digest.select import History, select_articles, window_start
-from digest.sentences import split_sentences
+from digest.editions.build import EditionContent, build_edition
 from digest.settings import NewsletterSettings, StoriesSettings
 from digest.store.articles import ArticleRecord
-from digest.stories import Changes, Edit, lead_order, make_stories, story_summary
-from digest.summarize import Document, is_chrome, summarize, summarize_documents
+from digest.stories.assemble import Changes, Edit, lead_order, make_stories, story_summary
+from digest.stories.grouping import Item, group
+from digest.stories.select import History, select_articles, window_start
+from digest.stories.sentences import split_sentences
+from digest.stories.summarize import Document, is_chrome, summarize, summarize_documents
 from tests.conftest import NOW
 
 NL = NewsletterSettings(title="Weekly", tags=["transit", "housing"], window_days=7, max_stories=5)

@@ -10,13 +10,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from digest.app import App
 from digest.cli import cli
-from digest.db import open_database
+from digest.core.app import App
+from digest.core.db import open_database
+from digest.core.models import StoryEdit
 from digest.ingest.service import ingest_path
-from digest.models import StoryEdit
+from digest.pipeline import prepare_draft
 from digest.store import story_edits
-from digest.workflow import prepare_draft
 from tests.conftest import NOW, write_article
 
 runner = CliRunner()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from digest.app import App
+from digest.core.app import App
 from subscribers import ops
 from subscribers.importer import import_file
 from subscribers.models import Consent, Membership, MembershipTopic, Subscriber

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from digest.cli import cli
-from digest.db import open_database
+from digest.core.db import open_database
 from subscribers.models import Membership, Subscriber, Suppression
 
 runner = CliRunner()
@@ -87,8 +87,8 @@ def test_pending_add_writes_a_confirmation_that_confirms(
     import email
     from email import policy
 
-    from digest.app import create_app
-    from digest.config import load_settings
+    from digest.core.app import create_app
+    from digest.settings.loading import load_settings
     from subscribers import ops
     from tests.conftest import NOW
 

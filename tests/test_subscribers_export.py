@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from digest.app import App
+from digest.core.app import App
 from subscribers import ops
 from subscribers.export import export_list, safe_cell
 from subscribers.tokens import InvalidToken, LinkSigner

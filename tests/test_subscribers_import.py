@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digest.app import App
+from digest.core.app import App
 from subscribers import ops
 from subscribers.errors import ImportFileError
 from subscribers.importer import ImportInterrupted, ImportSummary, import_file, read_report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from digest.app import App
+from digest.core.app import App
 from subscribers import ops
 from subscribers.addresses import InvalidAddress, clean_name, parse_address
 from subscribers.errors import Refused, Suppressed, UnknownTopic
@@ -217,7 +217,7 @@ def test_status_is_one_of_the_known_ones() -> None:
 def test_migration_backfills_keys_of_existing_subscribers(db_url: str) -> None:
     from sqlalchemy import text
 
-    from digest.db import create_db_engine, upgrade
+    from digest.core.db import create_db_engine, upgrade
 
     engine = create_db_engine(db_url)
     try:

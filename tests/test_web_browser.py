@@ -19,11 +19,11 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from digest.app import App, create_app
-from digest.config import load_settings
+from digest.core.app import App, create_app
 from digest.ingest.service import ingest_path
+from digest.pipeline import prepare_draft, send
+from digest.settings.loading import load_settings
 from digest.web.server import create_web_app
-from digest.workflow import prepare_draft, send
 from subscribers.models import Membership
 from subscribers.store import add_subscriber
 from tests.conftest import NOW, ROOT, write_article

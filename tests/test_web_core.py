@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from digest.app import App, create_app
-from digest.config import load_settings
+from digest.core.app import App, create_app
+from digest.settings.loading import load_settings
 from digest.web.accounts import AccountError, add_user
 from digest.web.models import AuditEntry, ProviderEvent, WebUser
 from digest.web.server import create_web_app
@@ -235,10 +235,10 @@ def test_openapi_describes_the_machine_routes(client: TestClient, webapp: App) -
 def test_webhook_matches_events_to_deliveries_through_custom_args(
     webapp: App, client: TestClient, signer: SendGridSigner, tmp_path: Path
 ) -> None:
+    from digest.core.models import Delivery
+    from digest.editions.lifecycle import transition
     from digest.ingest.service import ingest_path
-    from digest.lifecycle import transition
-    from digest.models import Delivery
-    from digest.workflow import prepare_draft, send
+    from digest.pipeline import prepare_draft, send
     from tests.conftest import write_article
 
     write_article(

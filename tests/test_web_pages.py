@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from digest.app import App
+from digest.core.app import App
 from digest.ingest.service import ingest_path
+from digest.pipeline import prepare_draft, send
 from digest.store import editions
 from digest.store.editions import EditionRow
 from digest.web.server import create_web_app
-from digest.workflow import prepare_draft, send
 from subscribers.models import Consent, Membership, Subscriber
 from subscribers.ops import unsubscribe
 from subscribers.store import add_subscriber
@@ -235,7 +235,7 @@ def test_archive_and_atom_list_only_sent_editions(
     app: App, client: TestClient, draft: EditionRow
 ) -> None:
     assert client.get(f"/archive/weekly/{draft.number}").status_code == 404  # not sent yet
-    from digest.lifecycle import transition
+    from digest.editions.lifecycle import transition
 
     with app.engine.begin() as conn:
         transition(conn, draft.id, "approve", "t", NOW)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
-from digest.app import App
+from digest.core.app import App
 from digest.web.accounts import add_user
 
 PASSWORD = "correct horse battery"

@@ -9,13 +9,13 @@ import click
 from rich.progress import Progress
 from rich.table import Table
 
-from digest.cli import State, cli
 from digest.cli.common import console, parse_since
-from digest.errors import IngestError
+from digest.cli.root import State, cli
+from digest.core.errors import IngestError
+from digest.core.text import reading_minutes
 from digest.ingest.fetch import Fetcher
 from digest.ingest.service import SourceReport, ingest_path, ingest_sources
 from digest.store.articles import article_by_id, articles_since
-from digest.text import reading_minutes
 
 
 @cli.command()

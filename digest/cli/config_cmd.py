@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from digest.cli import State, cli
 from digest.cli.common import console
-from digest.config import effective_settings
+from digest.cli.root import State, cli
+from digest.settings.loading import effective_settings
 
 
 @cli.group()

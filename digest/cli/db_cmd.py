@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from digest.cli import State, cli
-from digest.db import create_db_engine, current_revision, head_revision, upgrade
+from digest.cli.root import State, cli
+from digest.core.db import create_db_engine, current_revision, head_revision, upgrade
 
 
 @cli.group()

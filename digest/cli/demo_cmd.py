@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from digest.cli import cli
 from digest.cli.common import console
+from digest.cli.root import cli
 from digest.demo import run_demo
 
 

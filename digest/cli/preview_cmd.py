@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from digest.cli import State, cli
 from digest.cli.common import console
-from digest.preview import open_in_browser, send_test_copy
-from digest.providers.base import Outcome
-from digest.workflow import preview as preview_edition
+from digest.cli.root import State, cli
+from digest.email.preview import open_in_browser
+from digest.pipeline import preview as preview_edition
+from digest.pipeline import send_test_copy
+from digest.sending.providers.base import Outcome
 
 
 @cli.command()

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import click
 from rich.table import Table
 
-from digest.cli import State, cli
 from digest.cli.common import console
-from digest.editorial import act, find_edition
-from digest.lifecycle import history
-from digest.scheduler import run as run_scheduler
-from digest.scheduler import stored_jobs
+from digest.cli.root import State, cli
+from digest.editions.editorial import act, find_edition
+from digest.editions.lifecycle import history
+from digest.pipeline import send as send_edition
+from digest.schedule.scheduler import run as run_scheduler
+from digest.schedule.scheduler import stored_jobs
 from digest.store.editions import list_editions
-from digest.workflow import send as send_edition
 
 
 def _actor() -> str:

@@ -13,14 +13,14 @@ import click
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from digest import sendops
-from digest.cli import State, cli
 from digest.cli.common import console
-from digest.errors import NothingToSend
-from digest.workflow import SendReport, work
-from digest.workflow import send as send_edition
+from digest.cli.root import State, cli
+from digest.core.errors import NothingToSend
+from digest.pipeline import SendReport, work
+from digest.pipeline import send as send_edition
+from digest.sending import controls
 
-log = logging.getLogger("digest.send")
+log = logging.getLogger("digest.sending.loop")
 
 
 class SendGroup(click.Group):
@@ -134,7 +134,7 @@ def status(state: State, newsletter: str, number: int | None, as_json: bool) -> 
 
     Example: digest send status weekly --edition 3 --json
     """
-    st = sendops.status(state.app(), newsletter, number)
+    st = controls.status(state.app(), newsletter, number)
     if as_json:
         click.echo(json.dumps(st.as_dict(), indent=2))
         return
@@ -174,6 +174,6 @@ def _control(verb: str, action: Callable[..., Any], done: str) -> None:
     }[verb]
 
 
-_control("pause", sendops.pause, "send paused")
-_control("resume", sendops.resume, "send resumed; run `digest send` or start workers")
-_control("cancel", sendops.cancel, "send cancelled")
+_control("pause", controls.pause, "send paused")
+_control("resume", controls.resume, "send resumed; run `digest send` or start workers")
+_control("cancel", controls.cancel, "send cancelled")

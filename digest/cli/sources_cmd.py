@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import click
 from rich.table import Table
 
-from digest.cli import State, cli
 from digest.cli.common import console
-from digest.errors import ConfigError, IngestError
+from digest.cli.root import State, cli
+from digest.core.errors import ConfigError, IngestError
 from digest.ingest.fetch import Fetcher
 from digest.ingest.records import ParsedArticle, normalise_tags
 from digest.ingest.service import read_source

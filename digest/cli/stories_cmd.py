@@ -8,14 +8,14 @@ from typing import TextIO
 import click
 from rich.table import Table
 
-from digest.cli import State, cli
 from digest.cli.common import console
-from digest.editorial import find_edition
-from digest.grouping import Item, group
-from digest.jsonlines import parse_time, read_rows, write_row
+from digest.cli.root import State, cli
+from digest.core.jsonlines import parse_time, read_rows, write_row
+from digest.editions.editorial import find_edition
+from digest.pipeline import prepare_draft
 from digest.store import story_edits
-from digest.summarize import summarize as summarize_text
-from digest.workflow import prepare_draft
+from digest.stories.grouping import Item, group
+from digest.stories.summarize import summarize as summarize_text
 
 
 def _name(stream: TextIO) -> str:

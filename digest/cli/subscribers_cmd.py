@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection
 
-from digest.cli import State, cli
-from digest.confirmations import send_confirmation
+from digest.cli.root import State, cli
+from digest.sending.confirmations import send_confirmation
 from subscribers import ops
 from subscribers.errors import NotFound
 from subscribers.export import export_list

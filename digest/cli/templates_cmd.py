@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from digest.cli import State, cli
 from digest.cli.common import console
-from digest.templates_admin import check_templates, copy_templates, overridden
+from digest.cli.root import State, cli
+from digest.email.templates_admin import check_templates, copy_templates, overridden
 
 
 @cli.group()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from digest.cli import State, cli
+from digest.cli.root import State, cli
 
 
 @cli.command()

@@ -9,7 +9,7 @@ from typing import Any
 
 import feedparser
 
-from digest.errors import IngestError
+from digest.core.errors import IngestError
 from digest.ingest.htmltext import html_to_text
 from digest.ingest.records import ParsedArticle, make_article
 

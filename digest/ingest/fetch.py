@@ -18,7 +18,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from digest.errors import IngestError
+from digest.core.errors import IngestError
 from digest.settings import IngestSettings
 
 _RETRY_STATUS = {500, 502, 503, 504, 429}

@@ -12,7 +12,7 @@ import yaml
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
 
-from digest.errors import IngestError
+from digest.core.errors import IngestError
 from digest.ingest.dumps import single_article, split_dump
 from digest.ingest.records import ParsedArticle, make_article, parse_date
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
-from digest.errors import IngestError
+from digest.core.errors import IngestError
 from digest.ingest.files import parse_html_file, parse_markdown_file, parse_text_dump
 from digest.ingest.records import ParsedArticle
 

@@ -17,7 +17,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from digest.errors import IngestError
+from digest.core.errors import IngestError
 from digest.ingest.chrome import clean_paragraphs
 from digest.ingest.htmltext import html_to_text
 from digest.ingest.records import ParsedArticle, make_article

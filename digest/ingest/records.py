@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
 from typing import Any
 
-from digest.text import content_hash, normalise, split_sentences, word_count
+from digest.core.text import content_hash, normalise, split_sentences, word_count
 
 MAX_KEY = 2048  # longest guid or URL the articles table holds
 _RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from digest.errors import IngestError
+from digest.core.errors import IngestError
 from digest.ingest.feeds import parse_feed
 from digest.ingest.fetch import Fetcher, is_url, local_path
 from digest.ingest.folder import SUFFIXES, read_folder

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from digest.errors import ConfigError
+from digest.core.errors import ConfigError
 from digest.settings import SLUG, SourceSettings
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from digest.errors import IngestError
+from digest.core.errors import IngestError
 from digest.ingest.htmltext import html_to_text
 from digest.ingest.records import ParsedArticle, make_article
 

@@ -1,10 +1,10 @@
-"""Alembic environment: runs on the engine that digest.db hands over, never on a URL in a file."""
+"""Alembic environment: runs on the engine digest.core.db hands over, never on a URL in a file."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from digest.models import Base
+from digest.core.models import Base
 from subscribers.models import SubscribersBase
 
 target_metadata = [Base.metadata, SubscribersBase.metadata]

@@ -1,7 +1,7 @@
 """The typed settings: every setting, its default and its help text; the sections live in the
 modules beside this one (mail, sources, editions, readers), the root `Settings` here.
 
-`digest.config` builds these from the layers (defaults, TOML file, environment, flags);
+`digest.settings.loading` builds these from the layers (defaults, TOML file, environment, flags);
 this module only says what exists and what is allowed.
 """
 
@@ -174,7 +174,7 @@ class Settings(Section):
 
     def newsletter(self, name: str) -> NewsletterSettings:
         """The settings of one newsletter, or a ConfigError that lists the known ones."""
-        from digest.errors import ConfigError
+        from digest.core.errors import ConfigError
 
         try:
             return self.newsletters[name]

@@ -118,7 +118,7 @@ class NewsletterSettings(Section):
     def _schedule(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from digest.schedule import parse_schedule
+        from digest.schedule.expressions import parse_schedule
 
         parse_schedule(value, "UTC")  # raises ValueError listing the accepted forms
         return value

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from digest.core.models import Article, ArticleAlias, ArticleTag, Edition, EditionArticle
+from digest.core.text import near_identical
 from digest.ingest.records import ParsedArticle
-from digest.models import Article, ArticleAlias, ArticleTag, Edition, EditionArticle
-from digest.text import near_identical
 
 
 class Outcome(enum.StrEnum):

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
-from digest.models import Delivery
+from digest.core.models import Delivery
 from subscribers.idset import among
 from subscribers.models import Subscriber
 

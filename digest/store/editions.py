@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from digest.edition import EditionContent
-from digest.errors import DigestError
-from digest.models import Edition, EditionArticle
+from digest.core.errors import DigestError
+from digest.core.models import Edition, EditionArticle
+from digest.editions.build import EditionContent
 
-# Editions still in the newsletter's current cycle (see digest.lifecycle).
+# Editions still in the newsletter's current cycle (see digest.editions.lifecycle).
 OPEN = ("draft", "approved", "sending", "failed")
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from digest.models import SendControl
+from digest.core.models import SendControl
 
 STATES = ("running", "paused", "cancelled")
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from digest.models import SourceRun, SourceState
+from digest.core.models import SourceRun, SourceState
 
 
 @dataclass(frozen=True)

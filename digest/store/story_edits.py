@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from digest.models import Edition, StoryEdit
-from digest.stories import Changes, Edit
+from digest.core.models import Edition, StoryEdit
+from digest.stories.assemble import Changes, Edit
 
 
 def edits_for(conn: Connection, newsletter: str, number: int) -> Changes:

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from digest.errors import DigestError
+from digest.core.errors import DigestError
 from digest.web.models import AuditEntry, WebUser
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,99}$")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from digest.edition import EditionContent, Section, Story
-from digest.errors import DigestError
+from digest.core.errors import DigestError
+from digest.editions.build import EditionContent, Section, Story
 
 
 def _story_at(content: EditionContent, sec: int, idx: int) -> tuple[Section, Story]:

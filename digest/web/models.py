@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from digest.models import Base
+from digest.core.models import Base
 from subscribers.sqltypes import UTCDateTime
 
 

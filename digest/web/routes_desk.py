@@ -11,18 +11,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import Connection, select
 
-from digest.edition import EditionContent
-from digest.lifecycle import allowed_actions, history, transition
-from digest.message import Recipient
-from digest.models import Edition
-from digest.providers import create_mailer
+from digest.core.models import Edition
+from digest.editions.build import EditionContent
+from digest.editions.lifecycle import allowed_actions, history, transition
+from digest.email.message import Recipient
+from digest.email.prepare import prepare
+from digest.pipeline import prepare_draft
+from digest.sending.providers import create_mailer
 from digest.store import deliveries, editions, story_edits
 from digest.store.editions import EditionRow
 from digest.web import editing
 from digest.web.accounts import Role, record
 from digest.web.state import checked_form, render, require, state
 from digest.web.webhook import figures
-from digest.workflow import prepare, prepare_draft
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 ACTIONS = ("approve", "reopen", "cancel")

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
-from digest.models import Delivery, Edition
+from digest.core.models import Delivery, Edition
 from digest.web import lists
 from digest.web.accounts import Role, audit_log, record
 from digest.web.models import ProviderEvent

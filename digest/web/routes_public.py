@@ -12,14 +12,14 @@ from fastapi.responses import Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from digest.confirmations import send_confirmation
-from digest.keys import signing_keys
-from digest.message import Recipient
-from digest.models import Edition
+from digest.core.keys import signing_keys
+from digest.core.models import Edition
+from digest.email.message import Recipient
+from digest.email.prepare import prepare
+from digest.sending.confirmations import send_confirmation
 from digest.store import editions
 from digest.web import lists
 from digest.web.state import client_ip, render, state
-from digest.workflow import prepare
 from subscribers.addresses import InvalidAddress, normalise_email
 from subscribers.tokens import InvalidToken
 

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from digest.app import App
-from digest.errors import DigestError
+from digest.core.app import App
+from digest.core.errors import DigestError
 from digest.web import routes_auth, routes_hooks
 from digest.web.state import WebState, render
 

@@ -11,8 +11,8 @@ import jinja2
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from digest.app import App
-from digest.keys import signing_keys
+from digest.core.app import App
+from digest.core.keys import signing_keys
 from digest.web.accounts import Role, User, get_user
 from digest.web.lists import PageTokens
 from digest.web.security import SESSION_COOKIE, RateLimiter, Session, Sessions

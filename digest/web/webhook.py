@@ -21,7 +21,7 @@ from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 from sqlalchemy import Connection, distinct, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from digest.models import Delivery, Edition
+from digest.core.models import Delivery, Edition
 from digest.web import lists
 from digest.web.models import ProviderEvent
 from subscribers.suppression import AddressHasher

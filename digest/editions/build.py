@@ -1,0 +1,234 @@
+"""Build an edition's content from selected articles: pure, the same for the same inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from digest.core.text import reading_minutes
+from digest.settings import NewsletterSettings
+from digest.store.articles import ArticleRecord
+from digest.stories.assemble import Changes, StoryGroup, story_summary
+from digest.stories.summarize import lead_summary
+
+
+@dataclass(frozen=True)
+class Link:
+    """Another source that covered a story."""
+
+    source: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story: a headline, its summary and where to read it."""
+
+    article_ids: list[int]
+    headline: str
+    summary: str
+    url: str | None
+    source: str
+    published: str
+    reading_minutes: int
+    also: list[Link] = field(default_factory=list)
+    # Added with story grouping; old stored editions lack them and get the defaults.
+    key: int = 0  # stable handle for editors' changes (the story's lowest article id)
+    pinned: bool = False
+    sources: int = 1  # how many sources covered the story
+
+
+@dataclass(frozen=True)
+class Section:
+    """The stories of one of the newsletter's tags."""
+
+    tag: str
+    title: str
+    stories: list[Story]
+
+
+@dataclass(frozen=True)
+class EditionContent:
+    """Everything an edition shows; stored as JSON and rendered by the templates."""
+
+    newsletter: str
+    title: str
+    number: int
+    date: str
+    subject: str
+    preheader: str
+    intro: str
+    sections: list[Section]
+    # True once an editor changed this draft by hand: it is then kept, not rebuilt.
+    edited: bool = False
+
+    @property
+    def stories(self) -> list[Story]:
+        """All stories in reading order."""
+        return [s for sec in self.sections for s in sec.stories]
+
+    @property
+    def article_ids(self) -> list[int]:
+        """Every article this edition carries."""
+        return [i for s in self.stories for i in s.article_ids]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EditionContent:
+        """The inverse of to_json."""
+        sections = [
+            Section(
+                tag=sec["tag"],
+                title=sec["title"],
+                stories=[
+                    Story(**{**st, "also": [Link(**link) for link in st.get("also", [])]})
+                    for st in sec["stories"]
+                ],
+            )
+            for sec in data["sections"]
+        ]
+        return cls(**{**data, "sections": sections})
+
+
+def section_title(tag: str) -> str:
+    """A readable heading for a tag: 'open-source' → 'Open source'."""
+    words = tag.replace("-", " ").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def build_edition(
+    name: str,
+    newsletter: NewsletterSettings,
+    articles: Sequence[ArticleRecord],
+    number: int,
+    now: datetime,
+    tz: str = "UTC",
+    stories: Sequence[StoryGroup] | None = None,
+    edits: Changes | None = None,
+    summarizer: Callable[[StoryGroup, int, int | None], str] = story_summary,
+) -> EditionContent:
+    """Sections by the newsletter's tag order, subject and preheader.
+
+    With `stories` (from digest.stories.assemble.make_stories), one entry per story in rank
+    order, at most `max_stories`, each summarised from all its articles; without, one story per
+    article with its lead sentences (the simplest form, kept for callers that group nothing).
+    """
+    by_tag: dict[str, list[Story]] = {tag: [] for tag in newsletter.tags}
+    if stories is None:
+        for art in articles:
+            tag = next((t for t in newsletter.tags if t in art.tags), None)
+            if tag is None:
+                continue
+            by_tag[tag].append(
+                Story(
+                    article_ids=[art.id],
+                    headline=art.title,
+                    summary=lead_summary(art.text, newsletter.summary_sentences),
+                    url=art.url,
+                    source=art.source,
+                    published=art.published_at.isoformat(),
+                    reading_minutes=reading_minutes(art.word_count),
+                    key=art.id,
+                )
+            )
+    else:
+        for group in stories[: newsletter.max_stories]:
+            tag = story_tag(group, newsletter.tags)
+            if tag is not None:
+                by_tag[tag].append(story_entry(group, newsletter, edits, summarizer))
+    sections = [Section(t, section_title(t), s) for t, s in by_tag.items() if s]
+    shown = [s for sec in sections for s in sec.stories]
+    local = now.astimezone(ZoneInfo(tz))
+    date = f"{local:%B} {local.day}, {local.year}"
+    # The subject names the top-ranked story (pinned first), wherever its section falls.
+    ranked = (
+        sorted(shown, key=lambda s: not s.pinned) if stories is None else _by_rank(shown, stories)
+    )
+    top = ranked[0].headline if ranked else ""
+    subject = newsletter.subject.format(
+        title=newsletter.title, number=number, top_headline=top, date=date
+    )
+    return EditionContent(
+        newsletter=name,
+        title=newsletter.title,
+        number=number,
+        date=date,
+        subject=" ".join(subject.split())[:300],
+        preheader=preheader(ranked),
+        intro="",
+        sections=sections,
+    )
+
+
+def _by_rank(shown: list[Story], stories: Sequence[StoryGroup]) -> list[Story]:
+    rank = {g.key: i for i, g in enumerate(stories)}
+    return sorted(shown, key=lambda s: rank.get(s.key, len(rank)))
+
+
+def story_tag(group: StoryGroup, tags: Sequence[str]) -> str | None:
+    """The section of a story: the first of the newsletter's tags its lead (else any) carries."""
+    for candidates in ([group.lead], group.articles):
+        for tag in tags:
+            if any(tag in a.tags for a in candidates):
+                return tag
+    return None
+
+
+def story_entry(
+    group: StoryGroup,
+    newsletter: NewsletterSettings,
+    edits: Changes | None = None,
+    summarizer: Callable[[StoryGroup, int, int | None], str] = story_summary,
+) -> Story:
+    """One story as the edition shows it: the lead's headline and link, the other sources.
+
+    An editor's rewritten headline or summary replaces the generated one.
+    """
+    lead = group.lead
+    edit = edits.for_story([a.id for a in group.articles]) if edits else None
+    also: list[Link] = []
+    seen = {lead.source}
+    for art in group.articles[1:]:
+        if art.source not in seen and art.url:
+            seen.add(art.source)
+            also.append(Link(source=art.source, url=art.url))
+    return Story(
+        article_ids=sorted(a.id for a in group.articles),
+        headline=(edit.headline if edit and edit.headline else lead.title),
+        summary=(
+            edit.summary
+            if edit and edit.summary
+            else summarizer(group, newsletter.summary_sentences, newsletter.summary_words)
+        ),
+        url=lead.url,
+        source=lead.source,
+        published=lead.published_at.isoformat(),
+        reading_minutes=reading_minutes(lead.word_count),
+        also=also,
+        key=group.key,
+        pinned=group.pinned,
+        sources=len(group.sources),
+    )
+
+
+def preheader(stories: Sequence[Story], limit: int = 140) -> str:
+    """An honest preview line: the first headlines, and how many more stories follow."""
+    if not stories:
+        return ""
+    text = ""
+    shown = 0
+    for story in stories:
+        candidate = f"{text} · {story.headline}" if text else story.headline
+        if shown and len(candidate) > limit:
+            break
+        text, shown = candidate, shown + 1
+    rest = len(stories) - shown
+    if rest:
+        text += f" · and {rest} more {'story' if rest == 1 else 'stories'}"
+    return text[: limit + 40]

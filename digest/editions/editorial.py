@@ -1,0 +1,38 @@
+"""What editors do to an edition by name and number: approve, reopen, cancel."""
+
+from __future__ import annotations
+
+from digest.core.app import App
+from digest.core.errors import DigestError
+from digest.editions.lifecycle import Status, transition
+from digest.store import editions
+from digest.store.editions import EditionRow
+
+
+def find_edition(app: App, newsletter: str, number: int | None) -> EditionRow:
+    """Edition `number`, or the current one (draft, approved, sending or failed)."""
+    app.settings.newsletter(newsletter)  # a clear error for an unknown newsletter
+    with app.engine.connect() as conn:
+        row = (
+            editions.get_edition(conn, newsletter, number)
+            if number
+            else editions.open_edition(conn, newsletter)
+        )
+    if row is None:
+        which = f"edition {number}" if number else "an open edition"
+        raise DigestError(
+            f"{newsletter} has no {which}",
+            hint=f"`digest edition list {newsletter}` shows its editions; "
+            f"`digest preview {newsletter}` builds a draft",
+        )
+    return row
+
+
+def act(
+    app: App, newsletter: str, number: int | None, action: str, actor: str, reason: str = ""
+) -> tuple[EditionRow, Status]:
+    """Apply one lifecycle action to an edition; returns the edition and its new status."""
+    edition = find_edition(app, newsletter, number)
+    with app.engine.begin() as conn:
+        status = transition(conn, edition.id, action, actor, app.clock(), reason)
+    return edition, status

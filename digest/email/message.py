@@ -1,0 +1,115 @@
+"""Build the RFC 5322 message for one recipient. Providers never build headers of their own."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from digest.email.render import RenderedEdition
+
+# Headers are written with lines up to 998 characters (RFC 5322's hard limit): folding at 78
+# would RFC 2047-encode the long URLs in List-Unsubscribe, which mailbox providers then cannot
+# read. Bodies are encoded earlier, under BODY_POLICY, so quoted-printable lines stay within
+# RFC 2045's 76 characters.
+HEADER_POLICY = SMTP.clone(max_line_length=998)
+BODY_POLICY = SMTP.clone(max_line_length=76)
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def clean_header(value: str) -> str:
+    """A header value with no CR, LF or other control characters: data never adds a header."""
+    return " ".join(_UNSAFE.sub(" ", value).split())
+
+
+@dataclass(frozen=True)
+class PreparedEdition:
+    """An edition ready to go: rendered once, plus what every recipient's headers share."""
+
+    edition_id: int
+    newsletter: str
+    number: int
+    subject: str
+    from_name: str
+    from_email: str
+    reply_to: str | None
+    list_id: str
+    rendered: RenderedEdition
+    # A test copy for an editor: "[TEST]" in the subject, and never recorded as a delivery.
+    test: bool = False
+    # A one-off message (a sign-up confirmation, an editor's notice): no list headers, since
+    # it is not list mail, and never a delivery of its own.
+    transactional: bool = False
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain, used for Message-IDs."""
+        return self.from_email.rsplit("@", 1)[1]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One planned delivery: who, and the per-recipient values for the slots."""
+
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    name: str
+    unsubscribe_url: str
+    # Until a preferences page exists, the unsubscribe page (which offers topics) stands in.
+    preferences_url: str = ""
+
+    def slot_values(self) -> dict[str, str]:
+        """The values of the template slots for this recipient."""
+        first = self.name.split()[0] if self.name.split() else "there"
+        return {
+            "first_name": first,
+            "email": self.email,
+            "unsubscribe_url": self.unsubscribe_url,
+            "preferences_url": self.preferences_url or self.unsubscribe_url,
+        }
+
+
+def list_unsubscribe_headers(url: str, mailto: str) -> dict[str, str]:
+    """RFC 2369 List-Unsubscribe (https and mailto) and RFC 8058 one-click."""
+    return {
+        "List-Unsubscribe": f"<{url}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def compose(
+    edition: PreparedEdition, recipient: Recipient, now: datetime, test: bool = False
+) -> EmailMessage:
+    """multipart/alternative (text first, then HTML) with every list header set."""
+    values = recipient.slot_values()
+    msg = EmailMessage(policy=BODY_POLICY)
+    subject = clean_header(edition.subject)
+    msg["Subject"] = f"[TEST] {subject}" if test or edition.test else subject
+    msg["From"] = Address(clean_header(edition.from_name), addr_spec=edition.from_email)
+    msg["To"] = Address(clean_header(recipient.name), addr_spec=recipient.email)
+    if edition.reply_to:
+        msg["Reply-To"] = edition.reply_to
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = make_msgid(
+        idstring=f"{edition.edition_id}.{recipient.delivery_id}", domain=edition.domain
+    )
+    if not edition.transactional:
+        msg["List-Id"] = clean_header(edition.list_id)
+        mailto = f"mailto:{edition.from_email}?subject=unsubscribe"
+        for name, value in list_unsubscribe_headers(recipient.unsubscribe_url, mailto).items():
+            msg[name] = value
+    msg.set_content(edition.rendered.text.fill(values), subtype="plain", cte="quoted-printable")
+    msg.add_alternative(
+        edition.rendered.html.fill(values, escape=html.escape),
+        subtype="html",
+        cte="quoted-printable",
+    )
+    msg.policy = HEADER_POLICY
+    return msg

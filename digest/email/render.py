@@ -1,0 +1,104 @@
+"""Render an edition to HTML (CSS inlined, once) and text, with per-recipient slots left open."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import jinja2
+from premailer import Premailer
+
+from digest.core.slots import SlotTemplate
+from digest.core.templating import render_template
+from digest.editions.build import EditionContent, preheader
+
+HTML_TEMPLATE = "email/digest.html"
+TEXT_TEMPLATE = "email/digest.txt"
+
+# Values every template may rely on even when the caller does not pass them.
+DEFAULT_CONTEXT: dict[str, Any] = {"lang": "en", "description": "", "postal_address": ""}
+
+
+@dataclass(frozen=True)
+class RenderedEdition:
+    """One rendered variant of an edition: HTML with inline styles and text, slots still open."""
+
+    html: SlotTemplate
+    text: SlotTemplate
+
+
+def inline_css(html: str) -> str:
+    """Inline the CSS into style attributes; @media rules stay in a <style> block."""
+    logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
+    return str(
+        Premailer(
+            html,
+            allow_network=False,
+            # Keep !important: dark-mode and narrow-screen overrides depend on it.
+            strip_important=False,
+            cache_css_parsing=True,
+            disable_validation=True,
+            cssutils_logging_level=logging.CRITICAL,
+        ).transform()
+    )
+
+
+def render_edition(
+    env: jinja2.Environment, content: EditionContent, context: dict[str, Any]
+) -> RenderedEdition:
+    """Render and inline once; the result is personalised per recipient with `SlotTemplate.fill`."""
+    ctx = {**DEFAULT_CONTEXT, **context, "edition": content}
+    html = inline_css(render_template(env, HTML_TEMPLATE, ctx))
+    text = render_template(env, TEXT_TEMPLATE, ctx)
+    return RenderedEdition(html=SlotTemplate.parse(html), text=SlotTemplate.parse(text))
+
+
+def variant(content: EditionContent, topics: Iterable[str] | None) -> EditionContent:
+    """The edition a reader with these topic preferences gets (None: every section)."""
+    if topics is None:
+        return content
+    wanted = set(topics)
+    kept = [s for s in content.sections if s.tag in wanted]
+    if len(kept) == len(content.sections):
+        return content
+    # The preheader must describe what this reader gets, not stories cut from their copy.
+    return replace(
+        content, sections=kept, preheader=preheader([st for sec in kept for st in sec.stories])
+    )
+
+
+class VariantRenderer:
+    """Renders an edition once per variant (the set of sections a reader gets), on demand.
+
+    Readers whose topics cover every section share the full render; premailer runs once per
+    distinct set of sections, never per reader.
+    """
+
+    def __init__(
+        self, env: jinja2.Environment, content: EditionContent, context: dict[str, Any]
+    ) -> None:
+        self.env = env
+        self.content = content
+        self.context = context
+        self._cache: dict[tuple[str, ...], RenderedEdition] = {}
+
+    def key(self, topics: Iterable[str] | None) -> tuple[str, ...]:
+        """The section tags a reader with these topics gets, in edition order."""
+        return tuple(s.tag for s in variant(self.content, topics).sections)
+
+    def render(self, topics: Iterable[str] | None = None) -> RenderedEdition | None:
+        """The rendered variant for these topics; None when none of its sections is wanted."""
+        key = self.key(topics)
+        if not key:
+            return None
+        if key not in self._cache:
+            chosen = variant(self.content, key)
+            self._cache[key] = render_edition(self.env, chosen, self.context)
+        return self._cache[key]
+
+    @property
+    def renders(self) -> int:
+        """How many variants were rendered so far."""
+        return len(self._cache)

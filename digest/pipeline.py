@@ -1,0 +1,323 @@
+"""The one module that wires the stages together: draft an edition, preview it, send it.
+
+No stage imports it; the CLI, the web app, the scheduler and the demo call it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from digest.core.app import App
+from digest.core.errors import DigestError, NothingToSend
+from digest.editions.build import build_edition
+from digest.editions.lifecycle import LifecycleError, Status, transition
+from digest.email.message import PreparedEdition
+from digest.email.prepare import prepare, variants_of
+from digest.email.preview import PreviewFiles, preview_edition, reader, write_preview
+from digest.sending.loop import SendOptions, SendSummary, active, is_dead, run_send, worker_id
+from digest.sending.planning import Planner
+from digest.sending.providers import SendResult, create_mailer
+from digest.store import deliveries, editions, story_edits
+from digest.store.articles import articles_since, sent_article_ids
+from digest.store.editions import EditionRow
+from digest.store.story_edits import last_sent_at
+from digest.stories.abstractive import make_summarizer
+from digest.stories.assemble import make_stories
+from digest.stories.select import History, select_articles, window_start
+from subscribers.addresses import normalise_email
+from subscribers.store import members_after, recipient_ids
+
+log = logging.getLogger(__name__)
+
+
+def prepare_draft(
+    app: App,
+    newsletter: str,
+    now: datetime,
+    scheduled_for: datetime | None = None,
+    *,
+    rebuild: bool = False,
+) -> EditionRow:
+    """Build (or rebuild) the newsletter's draft from the articles in its window.
+
+    An edition past the draft stage (approved, sending, failed) is returned as it is: what an
+    editor approved is what goes out, and an interrupted send resumes with the same content.
+    A draft an editor changed by hand is kept too, unless `rebuild` says otherwise; a rebuild
+    keeps the pins, removals and rewritten stories (they are stored apart), not the order.
+    """
+    settings = app.settings.newsletter(newsletter)
+    with app.engine.begin() as conn:
+        current = editions.open_edition(conn, newsletter)
+        if current is not None and current.status != Status.DRAFT:
+            return current
+        if current is not None and current.content.edited and not rebuild:
+            return current
+        history = History(
+            frozenset(sent_article_ids(conn, newsletter)), last_sent_at(conn, newsletter)
+        )
+        pool = articles_since(conn, window_start(settings, now, history), now, settings.tags)
+        chosen = select_articles(
+            pool, settings, now, history.sent_article_ids, history.last_sent_at
+        )
+        if not chosen:
+            raise NothingToSend(
+                f"nothing new for {newsletter}: no unsent articles tagged "
+                f"{', '.join(settings.tags)} since the last edition (at most "
+                f"{settings.window_days} days back)",
+                hint="ingest articles first (`digest ingest PATH`), or widen window_days",
+            )
+        number = current.number if current else editions.next_number(conn, newsletter)
+        changes = story_edits.edits_for(conn, newsletter, number)
+        groups = make_stories(
+            chosen, settings, app.settings.stories, now, pinned=changes.pinned_keys
+        )
+        content = build_edition(
+            newsletter,
+            settings,
+            chosen,
+            number,
+            now,
+            app.settings.timezone,
+            stories=changes.apply(groups),
+            edits=changes,
+            summarizer=make_summarizer(app.settings),
+        )
+        editions.save_draft(conn, content, now, scheduled_for)
+        row = editions.get_edition(conn, newsletter, number)
+    assert row is not None
+    return row
+
+
+def find_edition(app: App, newsletter: str, number: int | None, now: datetime) -> EditionRow:
+    """Edition `number`, or (without one) the current draft, built from the latest articles."""
+    app.settings.newsletter(newsletter)  # unknown newsletter → ConfigError listing the known
+    if number is None:
+        return prepare_draft(app, newsletter, now)
+    with app.engine.connect() as conn:
+        row = editions.get_edition(conn, newsletter, number)
+    if row is None:
+        raise DigestError(
+            f"{newsletter} has no edition {number}",
+            hint=f"`digest edition list {newsletter}` shows the editions there are",
+        )
+    return row
+
+
+def preview(
+    app: App,
+    newsletter: str,
+    out: Path,
+    now: datetime,
+    number: int | None = None,
+    subscriber: str | None = None,
+) -> PreviewFiles:
+    """Write the edition (the current draft by default) as HTML, text, .eml and index.html."""
+    edition = find_edition(app, newsletter, number, now)
+    return write_preview(app, preview_edition(app, edition, now, subscriber), out)
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What `send` did."""
+
+    edition: EditionRow
+    planned: int
+    summary: SendSummary
+    counts: dict[str, int]
+
+
+def send_options(app: App, resend_uncertain: bool = False, worker: str = "") -> SendOptions:
+    """The send settings as the loop's options."""
+    s = app.settings.send
+    return SendOptions(
+        batch_size=s.batch_size,
+        rate_limit=s.rate_limit,
+        concurrency=s.concurrency,
+        lease=s.lease,
+        resend_uncertain=resend_uncertain,
+        worker=worker,
+    )
+
+
+def send(
+    app: App,
+    newsletter: str,
+    actor: str = "cli",
+    resend_uncertain: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> SendReport:
+    """Send the newsletter's current edition; run it again after an interruption to resume.
+
+    A draft goes out only when the newsletter's approval is `auto` (it is rebuilt from the
+    latest articles first); with `required`, an editor must approve it. The ledger holds one
+    row per subscriber, so nobody is sent an edition twice.
+    """
+    now = app.clock()
+    edition = prepare_draft(app, newsletter, now)
+    with app.engine.begin() as conn:
+        if edition.status == Status.DRAFT:
+            if app.settings.newsletter(newsletter).approval == "required":
+                raise LifecycleError(
+                    f"edition {edition.number} of {newsletter} is a draft awaiting approval",
+                    hint=f"check it (digest preview {newsletter}), then "
+                    f"`digest edition approve {newsletter} {edition.number} --send-now`",
+                )
+            transition(conn, edition.id, "approve", "auto-approval", now, "approval is auto")
+        if edition.status in (Status.DRAFT, Status.APPROVED):
+            transition(conn, edition.id, "start", actor, now)
+        elif edition.status == Status.FAILED:
+            transition(conn, edition.id, "retry", actor, now)
+        planner = _planner(app, edition)
+        owner = worker_id()
+        after = planner.start(conn, owner)
+    summary = _deliver(app, edition, on_batch, resend_uncertain, planner, (owner, after))
+    return _finish(app, edition, planner.added, summary, actor)
+
+
+def _planner(app: App, edition: EditionRow) -> Planner:
+    """Who gets the edition: its newsletter's readers, less those none of whose topics it has."""
+    sections = [sec.tag for sec in edition.content.sections]
+    return Planner(
+        app.engine,
+        edition.id,
+        partial(recipient_ids, edition.newsletter, sections),
+        lambda conn, after, n: members_after(conn, edition.newsletter, after, n),
+        app.clock,
+        app.settings.send.lease,
+        alive=lambda owner: not is_dead(owner),
+    )
+
+
+def _deliver(
+    app: App,
+    edition: EditionRow,
+    on_batch: Callable[[int], None] | None,
+    resend_uncertain: bool,
+    planner: Planner,
+    rest: tuple[str, int | None] = ("", None),
+) -> SendSummary:
+    """Render the edition (and its variants on demand) and work through its planned deliveries.
+
+    With `rest` (owner, after), the rest of the ledger is planned meanwhile in a thread.
+    """
+    owner, after = rest
+    planning = None
+    if after is not None:
+        running = threading.Event()
+        planning = threading.Thread(
+            target=_plan_rest, args=(planner, owner, after, running), name="plan", daemon=True
+        )
+        planning.start()
+        running.wait()  # its owner counts as alive before any worker looks at the marker
+    try:
+        prepared = prepare(app, edition)
+        mailer = create_mailer(app.settings.provider, app.settings, app.clock)
+        return run_send(
+            app.engine,
+            mailer,
+            prepared,
+            app.signer,
+            app.settings.base_url,
+            app.clock,
+            on_batch=on_batch,
+            options=send_options(app, resend_uncertain=resend_uncertain),
+            variants=variants_of(app, edition, prepared),
+            settled=planner.settled,
+        )
+    finally:
+        if planning is not None:
+            planning.join()
+
+
+def _plan_rest(planner: Planner, owner: str, after: int, running: threading.Event) -> None:
+    """(thread) Plan the rest of the ledger; if this fails, a worker takes the planning over."""
+    with active(owner):
+        running.set()
+        try:
+            planner.finish(owner, after)
+        except Exception:
+            log.exception("planning the rest of edition %s stopped", planner.edition_id)
+
+
+def _finish(
+    app: App, edition: EditionRow, planned: int, summary: SendSummary, actor: str
+) -> SendReport:
+    """Mark the edition sent when every delivery is settled; else say what is left and why."""
+    newsletter = edition.newsletter
+    with app.engine.begin() as conn:
+        counts = deliveries.counts(conn, edition.id)
+        unfinished = sum(counts.get(s, 0) for s in deliveries.UNFINISHED)
+        if unfinished == 0 and summary.stopped is None:
+            current = editions.get_edition(conn, newsletter, edition.number)
+            if current is not None and current.status == Status.SENDING:
+                # Another worker may finish it at the same moment; once is enough.
+                with contextlib.suppress(LifecycleError):
+                    transition(conn, edition.id, "finish", actor, app.clock())
+    if summary.stopped == "paused":
+        raise SendPaused(
+            f"the send of edition {edition.number} of {newsletter} is paused "
+            f"({unfinished} deliveries left)",
+            hint=f"`digest send resume {newsletter}` continues it",
+        )
+    if summary.stopped == "cancelled":
+        raise DigestError(f"the send of edition {edition.number} of {newsletter} was cancelled")
+    if counts.get("uncertain", 0):
+        raise DigestError(
+            f"edition {edition.number} of {newsletter}: {counts['uncertain']} deliveries are "
+            "uncertain (a worker died while the provider had them)",
+            hint=f"`digest send status {newsletter}` lists them; `digest send {newsletter} "
+            "--resend-uncertain` sends them again (some readers may then get two)",
+        )
+    if unfinished - counts.get("claimed", 0):
+        raise DigestError(
+            f"edition {edition.number} of {newsletter}: {unfinished} deliveries not finished",
+            hint="run `digest send` again to resume; nobody already sent to gets it twice",
+        )
+    return SendReport(edition=edition, planned=planned, summary=summary, counts=counts)
+
+
+class SendPaused(DigestError):
+    """The operator paused the send; it continues after `digest send resume`."""
+
+
+def work(
+    app: App,
+    newsletter: str,
+    actor: str = "worker",
+    resend_uncertain: bool = False,
+    on_batch: Callable[[int], None] | None = None,
+) -> SendReport:
+    """Join the newsletter's send in progress as one more worker (planning is done already)."""
+    with app.engine.connect() as conn:
+        edition = editions.open_edition(conn, newsletter)
+    if edition is None or edition.status != Status.SENDING:
+        raise DigestError(
+            f"{newsletter} has no send in progress",
+            hint=f"start one with `digest send {newsletter}`; workers then join it",
+        )
+    summary = _deliver(app, edition, on_batch, resend_uncertain, _planner(app, edition))
+    return _finish(app, edition, 0, summary, actor)
+
+
+def send_test_copy(
+    app: App, newsletter: str, to: str, now: datetime, number: int | None = None
+) -> SendResult:
+    """Send one copy of the edition, marked as a test, to `to` through the configured provider.
+
+    Nothing is written to the deliveries ledger: a test send never counts as a delivery.
+    """
+    edition = find_edition(app, newsletter, number, now)
+    prepared: PreparedEdition = replace(prepare(app, edition), test=True)
+    recipient = replace(reader(app, edition, None), email=normalise_email(to), name="")
+    mailer = create_mailer(app.settings.provider, app.settings, app.clock)
+    try:
+        [result] = mailer.send(prepared, [recipient])
+    finally:
+        mailer.close()
+    return result

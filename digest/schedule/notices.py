@@ -1,0 +1,59 @@
+"""Short notices to a newsletter's editors (draft ready, draft late), through the mail provider."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from digest.core.app import App
+from digest.sending.oneoff import send_one_off
+from digest.store.editions import EditionRow
+
+
+def notify_editors(app: App, edition: EditionRow, kind: str, subject: str, body: str) -> int:
+    """Send `body` to the newsletter's editors; returns how many accepted it."""
+    editors = app.settings.newsletter(edition.newsletter).editors
+    # Notices go to their own outbox folder per kind, apart from the edition's emails.
+    folder = f"{edition.newsletter}/notices-{kind}"
+    return send_one_off(app, editors, subject, body, folder=folder, ref=edition.id)
+
+
+def draft_ready_text(app: App, edition: EditionRow, send_at: datetime | None) -> str:
+    """The body of the 'draft is ready' notice."""
+    s = app.settings
+    content = edition.content
+    deadline = f"It goes out at {_local(app, edition.newsletter, send_at)}" if send_at else ""
+    needs = s.newsletter(edition.newsletter).approval == "required"
+    lines = [
+        f"Edition {content.number} of {content.title} is ready for review: {content.subject}",
+        f"{len(content.stories)} stories in {len(content.sections)} sections.",
+        "",
+        f"Preview: {s.base_url}/desk/editions/{edition.id}",
+        f"or: digest preview {edition.newsletter}",
+        "",
+        (f"{deadline} if approved before then: "
+         f"digest edition approve {edition.newsletter} {edition.number}") if needs
+        else f"{deadline} as it is (approval is automatic for this newsletter).",
+    ]  # fmt: skip
+    return "\n".join(lines)
+
+
+def late_text(app: App, edition: EditionRow, send_at: datetime) -> str:
+    """The body of the 'draft missed its send time' notice."""
+    return "\n".join([
+        f"Edition {edition.number} of {edition.content.title} was due at "
+        f"{_local(app, edition.newsletter, send_at)} but is still a draft awaiting approval, "
+        "so it was NOT sent.",
+        "",
+        "To send it now: "
+        f"digest edition approve {edition.newsletter} {edition.number} --send-now",
+        f"To drop it:     digest edition cancel {edition.newsletter} {edition.number}",
+    ])  # fmt: skip
+
+
+def _local(app: App, newsletter: str, when: datetime | None) -> str:
+    from zoneinfo import ZoneInfo
+
+    if when is None:
+        return "(no time set)"
+    tz = app.settings.newsletter(newsletter).timezone or app.settings.timezone
+    return f"{when.astimezone(ZoneInfo(tz)):%a %d %b %Y %H:%M %Z}"
