@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -20,9 +19,26 @@ from digest.editions.lifecycle import LifecycleError, Status, transition
 from digest.email.message import PreparedEdition
 from digest.email.prepare import prepare, variants_of
 from digest.email.preview import PreviewFiles, preview_edition, reader, write_preview
-from digest.sending.loop import SendOptions, SendSummary, active, is_dead, run_send, worker_id
+from digest.sending.endings import (
+    SendCancelled,
+    SendFailed,
+    SendPaused,
+    SendStopped,
+    SendUncertain,
+    SendUnfinished,
+)
+from digest.sending.loop import (
+    Hooks,
+    SendOptions,
+    SendSummary,
+    active,
+    is_dead,
+    run_send,
+    worker_id,
+)
 from digest.sending.planning import Planner
 from digest.sending.providers import SendResult, create_mailer
+from digest.sending.retries import RetryPolicy
 from digest.store import deliveries, editions, story_edits
 from digest.store.articles import articles_since, sent_article_ids
 from digest.store.editions import EditionRow
@@ -142,6 +158,7 @@ def send_options(app: App, resend_uncertain: bool = False, worker: str = "") -> 
         lease=s.lease,
         resend_uncertain=resend_uncertain,
         worker=worker,
+        retry=RetryPolicy(s.retry_delay, s.retry_max_delay, s.retry_window),
     )
 
 
@@ -150,7 +167,7 @@ def send(
     newsletter: str,
     actor: str = "cli",
     resend_uncertain: bool = False,
-    on_batch: Callable[[int], None] | None = None,
+    hooks: Hooks | None = None,
 ) -> SendReport:
     """Send the newsletter's current edition; run it again after an interruption to resume.
 
@@ -172,15 +189,17 @@ def send(
         if edition.status in (Status.DRAFT, Status.APPROVED):
             transition(conn, edition.id, "start", actor, now)
         elif edition.status == Status.FAILED:
-            transition(conn, edition.id, "retry", actor, now)
-        planner = _planner(app, edition)
+            # The operator tries again: readers given up on get a new retry window.
+            reopened = deliveries.reopen_failed(conn, edition.id, now)
+            transition(conn, edition.id, "retry", actor, now, f"{reopened} failed readers again")
+        planner = _planner(app, edition, hooks)
         owner = worker_id()
         after = planner.start(conn, owner)
-    summary = _deliver(app, edition, on_batch, resend_uncertain, planner, (owner, after))
+    summary = _deliver(app, edition, hooks, resend_uncertain, planner, (owner, after))
     return _finish(app, edition, planner.added, summary, actor)
 
 
-def _planner(app: App, edition: EditionRow) -> Planner:
+def _planner(app: App, edition: EditionRow, hooks: Hooks | None = None) -> Planner:
     """Who gets the edition: its newsletter's readers, less those none of whose topics it has."""
     sections = [sec.tag for sec in edition.content.sections]
     return Planner(
@@ -191,13 +210,14 @@ def _planner(app: App, edition: EditionRow) -> Planner:
         app.clock,
         app.settings.send.lease,
         alive=lambda owner: not is_dead(owner),
+        on_added=None if hooks is None else hooks.more,
     )
 
 
 def _deliver(
     app: App,
     edition: EditionRow,
-    on_batch: Callable[[int], None] | None,
+    hooks: Hooks | None,
     resend_uncertain: bool,
     planner: Planner,
     rest: tuple[str, int | None] = ("", None),
@@ -207,6 +227,12 @@ def _deliver(
     With `rest` (owner, after), the rest of the ledger is planned meanwhile in a thread.
     """
     owner, after = rest
+    if hooks is not None and hooks.more is not None:
+        # What is left from before, counted before planning goes on; the planner then tells
+        # `more` of every step it adds (its first step is already in `added`, and told).
+        with app.engine.connect() as conn:
+            found = deliveries.counts(conn, edition.id)
+        hooks.more(sum(found.get(s, 0) for s in deliveries.UNFINISHED) - planner.added)
     planning = None
     if after is not None:
         running = threading.Event()
@@ -225,7 +251,7 @@ def _deliver(
             app.signer,
             app.settings.base_url,
             app.clock,
-            on_batch=on_batch,
+            hooks=hooks,
             options=send_options(app, resend_uncertain=resend_uncertain),
             variants=variants_of(app, edition, prepared),
             settled=planner.settled,
@@ -248,42 +274,68 @@ def _plan_rest(planner: Planner, owner: str, after: int, running: threading.Even
 def _finish(
     app: App, edition: EditionRow, planned: int, summary: SendSummary, actor: str
 ) -> SendReport:
-    """Mark the edition sent when every delivery is settled; else say what is left and why."""
+    """Mark the edition sent when every delivery is settled; else say what is left and why.
+
+    Sent only when nobody is left unsent: readers given up on (failed) make it `failed`, and
+    the readers are listed by `digest send status`.
+    """
     newsletter = edition.newsletter
+    name = f"edition {edition.number} of {newsletter}"
+    status_hint = f"`digest send status {newsletter}` lists them by address"
     with app.engine.begin() as conn:
+        if summary.stopped == "outage":
+            window = app.settings.send.retry_window
+            deliveries.fail_unsent(
+                conn, edition.id, app.clock(), f"not sent: {summary.outage}, for over {window}"
+            )
         counts = deliveries.counts(conn, edition.id)
         unfinished = sum(counts.get(s, 0) for s in deliveries.UNFINISHED)
-        if unfinished == 0 and summary.stopped is None:
-            current = editions.get_edition(conn, newsletter, edition.number)
-            if current is not None and current.status == Status.SENDING:
-                # Another worker may finish it at the same moment; once is enough.
-                with contextlib.suppress(LifecycleError):
-                    transition(conn, edition.id, "finish", actor, app.clock())
+        failed = counts.get("failed", 0)
+        current = editions.get_edition(conn, newsletter, edition.number)
+        sending = current is not None and current.status == Status.SENDING
+        gave_up = summary.stopped == "outage" or (unfinished == 0 and failed)
+        if sending and gave_up:
+            why = summary.outage or f"{failed} readers failed for longer than send.retry_window"
+            # Another worker may end it at the same moment; once is enough.
+            with contextlib.suppress(LifecycleError):
+                transition(conn, edition.id, "fail", actor, app.clock(), why)
+        elif sending and unfinished == 0 and summary.stopped is None:
+            with contextlib.suppress(LifecycleError):
+                transition(conn, edition.id, "finish", actor, app.clock())
+    left = unfinished - counts.get("claimed", 0)
+    if summary.stopped == "signal":
+        raise SendStopped(
+            f"the send of {name} was stopped: {summary.counts['sent']} sent in this run, "
+            f"{left} deliveries left for later",
+            hint=f"`digest send {newsletter}` resumes it; nobody already sent to gets it twice",
+            exit_code=summary.exit_code,
+        )
     if summary.stopped == "paused":
         raise SendPaused(
-            f"the send of edition {edition.number} of {newsletter} is paused "
-            f"({unfinished} deliveries left)",
+            f"the send of {name} is paused ({unfinished} deliveries left)",
             hint=f"`digest send resume {newsletter}` continues it",
         )
     if summary.stopped == "cancelled":
-        raise DigestError(f"the send of edition {edition.number} of {newsletter} was cancelled")
-    if counts.get("uncertain", 0):
-        raise DigestError(
-            f"edition {edition.number} of {newsletter}: {counts['uncertain']} deliveries are "
-            "uncertain (a worker died while the provider had them)",
-            hint=f"`digest send status {newsletter}` lists them; `digest send {newsletter} "
-            "--resend-uncertain` sends them again (some readers may then get two)",
+        raise SendCancelled(f"the send of {name} was cancelled")
+    if gave_up:
+        why = summary.outage or "their temporary failures lasted longer than send.retry_window"
+        raise SendFailed(
+            f"{name} is marked failed: {failed} readers were not sent ({why})",
+            hint=f"{status_hint}; `digest send {newsletter}` tries them again",
         )
-    if unfinished - counts.get("claimed", 0):
-        raise DigestError(
-            f"edition {edition.number} of {newsletter}: {unfinished} deliveries not finished",
+    if counts.get("uncertain", 0):
+        raise SendUncertain(
+            f"{name}: {counts['uncertain']} deliveries are uncertain (the provider may or may "
+            "not have sent them: its answer was lost, or a worker died while it had them)",
+            hint=f"{status_hint}; `digest send {newsletter} --resend-uncertain` sends them "
+            "again (some readers may then get two)",
+        )
+    if left:
+        raise SendUnfinished(
+            f"{name}: {unfinished} deliveries not finished",
             hint="run `digest send` again to resume; nobody already sent to gets it twice",
         )
     return SendReport(edition=edition, planned=planned, summary=summary, counts=counts)
-
-
-class SendPaused(DigestError):
-    """The operator paused the send; it continues after `digest send resume`."""
 
 
 def work(
@@ -291,7 +343,7 @@ def work(
     newsletter: str,
     actor: str = "worker",
     resend_uncertain: bool = False,
-    on_batch: Callable[[int], None] | None = None,
+    hooks: Hooks | None = None,
 ) -> SendReport:
     """Join the newsletter's send in progress as one more worker (planning is done already)."""
     with app.engine.connect() as conn:
@@ -301,7 +353,7 @@ def work(
             f"{newsletter} has no send in progress",
             hint=f"start one with `digest send {newsletter}`; workers then join it",
         )
-    summary = _deliver(app, edition, on_batch, resend_uncertain, _planner(app, edition))
+    summary = _deliver(app, edition, hooks, resend_uncertain, _planner(app, edition, hooks))
     return _finish(app, edition, 0, summary, actor)
 
 

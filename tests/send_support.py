@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ from sqlalchemy import insert, select
 
 from digest.core.app import App, create_app
 from digest.ingest.service import ingest_path
+from digest.sending.stopping import Stop
 from digest.settings.loading import load_settings
 from subscribers.models import Membership, Subscriber
 from tests.conftest import NOW, write_article
@@ -30,10 +34,48 @@ def running_fake() -> Iterator[FakeSendGrid]:
         server.stop()
 
 
-def make_app(db_url: str, config_file: Path, **overrides: Any) -> App:
-    """An app on `db_url` with the fixed clock and these settings overridden."""
+def make_app(
+    db_url: str,
+    config_file: Path,
+    clock: Callable[[], datetime] | None = None,
+    **overrides: Any,
+) -> App:
+    """An app on `db_url` with the fixed clock (or `clock`) and these settings overridden."""
     settings = load_settings(config_file, overrides={"database_url": db_url, **overrides})
-    return create_app(settings, clock=lambda: NOW)
+    return create_app(settings, clock=clock or (lambda: NOW))
+
+
+class FakeClock:
+    """A clock that moves only when a send waits: hours of outage pass in milliseconds."""
+
+    def __init__(self, start: datetime = NOW) -> None:
+        self.at = start
+        self.waited = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        """Move on by `seconds`."""
+        with self._lock:
+            self.at += timedelta(seconds=seconds)
+            self.waited += seconds
+
+
+class ClockStop(Stop):
+    """A Stop whose waits move a FakeClock instead of sleeping."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def wait(self, seconds: float) -> bool:
+        """Advance the clock; True when a stop was asked for."""
+        if not self.is_set():
+            self.clock.advance(max(seconds, 0.0))
+            time.sleep(0.0005)  # let other threads run
+        return self.is_set()
 
 
 def sendgrid_settings(fake: FakeSendGrid, **more: Any) -> dict[str, Any]:
@@ -42,9 +84,8 @@ def sendgrid_settings(fake: FakeSendGrid, **more: Any) -> dict[str, Any]:
         "provider": "sendgrid",
         "sendgrid.host": fake.url,
         "sendgrid.api_key": API_KEY,
-        "sendgrid.backoff": 0.001,
-        "sendgrid.max_backoff": 0.01,
-        "sendgrid.max_retries": 20,
+        "send.retry_delay": 0.001,
+        "send.retry_max_delay": 0.01,
         **more,
     }
 
@@ -72,9 +113,11 @@ def add_articles(app: App, folder: Path) -> None:
     ingest_path(app.engine, folder, NOW)
 
 
-def add_readers(app: App, n: int, list_name: str = "weekly") -> list[str]:
-    """n active subscribers in bulk; returns their addresses."""
-    emails = [f"reader{i}@example.com" for i in range(n)]
+def add_readers(
+    app: App, n: int, list_name: str = "weekly", domain: str = "example.com", start: int = 0
+) -> list[str]:
+    """n active subscribers in bulk (reader{start}@domain onwards); returns their addresses."""
+    emails = [f"reader{i}@{domain}" for i in range(start, start + n)]
     with app.engine.begin() as conn:
         for start in range(0, n, 1000):
             chunk = emails[start : start + 1000]

@@ -32,6 +32,7 @@ STAGES: dict[str, tuple[int, str]] = {
     "digest.email": (4, "email"),
     "digest.sending": (5, "sending"),
     "digest.store.deliveries": (5, "sending"),
+    "digest.store.delivery_lists": (5, "sending"),
     "digest.store.sendctl": (5, "sending"),
     "digest.pipeline": (6, "pipeline"),
     "digest.schedule": (7, "schedule"),

@@ -136,7 +136,7 @@ def test_suppressed_after_planning_is_not_sent_to(ready: App, tmp_path: Path) ->
         errors = set(
             conn.execute(select(Delivery.error).where(Delivery.status == "skipped")).scalars()
         )
-    assert errors == {"no longer active"}
+    assert errors == {"left the list (unsubscribed, suppressed or erased)"}
 
 
 def test_nothing_to_send_without_articles(app: App) -> None:

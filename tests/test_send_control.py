@@ -23,8 +23,10 @@ from digest.core.app import App
 from digest.core.errors import DigestError
 from digest.core.models import Delivery, Edition
 from digest.editions.lifecycle import transition
-from digest.pipeline import SendPaused, prepare_draft, send
+from digest.pipeline import prepare_draft, send
 from digest.sending import controls
+from digest.sending.endings import SendPaused
+from digest.sending.loop import Hooks
 from digest.sending.providers.sendgrid import SendgridMailer
 from digest.store import deliveries
 from subscribers.models import Subscriber
@@ -64,7 +66,7 @@ def test_pause_stops_after_the_batch_and_resume_finishes_once(
 ) -> None:
     app = _app(db_url, config_file, tmp_path, fake, 50)
     with pytest.raises(SendPaused, match="send resume weekly"):
-        send(app, "weekly", on_batch=lambda n: controls.pause(app, "weekly"))
+        send(app, "weekly", hooks=Hooks(progress=lambda n: controls.pause(app, "weekly")))
     assert sum(fake.accepted.values()) == 10
     status = controls.status(app, "weekly")
     assert status.control == "paused" and status.counts == {"sent": 10, "pending": 40}
@@ -83,7 +85,7 @@ def test_cancel_mid_send_sends_no_more_and_cancels_the_edition(
 ) -> None:
     app = _app(db_url, config_file, tmp_path, fake, 30)
     with pytest.raises(DigestError, match="cancelled"):
-        send(app, "weekly", on_batch=lambda n: controls.cancel(app, "weekly"))
+        send(app, "weekly", hooks=Hooks(progress=lambda n: controls.cancel(app, "weekly")))
     status = controls.status(app, "weekly")
     assert status.counts == {"sent": 10, "cancelled": 20}
     assert status.edition.status == "cancelled"
@@ -112,8 +114,10 @@ def test_expired_claims_become_uncertain_listed_and_resent_only_on_request(
     uncertain = {e for e, s in statuses.items() if s == "uncertain"}
     assert len(uncertain) == 5
     assert set(fake.accepted) == set(statuses) - uncertain  # not resent silently
-    status = controls.status(app, "weekly").as_dict()
-    assert {u["email"] for u in status["uncertain"]} == uncertain  # type: ignore[union-attr]
+    edition_id = controls.status(app, "weekly").edition.id
+    listed = list(controls.readers(app, edition_id, ["uncertain"]))
+    assert {u.email for u in listed} == uncertain
+    assert {u.claimed_by for u in listed} == {"elsewhere:4242:deadbeef"}
     report = send(app, "weekly", resend_uncertain=True)
     assert report.counts == {"sent": 20}
     assert set(fake.accepted) == set(statuses) and set(fake.accepted.values()) == {1}
@@ -147,7 +151,8 @@ def test_status_command_prints_json(
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["counts"] == {"sent": 2, "uncertain": 1}
-    assert data["uncertain"][0]["claimed_by"] == "elsewhere:1:x"
+    [row] = data["readers"]
+    assert row["status"] == "uncertain" and row["claimed_by"] == "elsewhere:1:x"
     result = CliRunner().invoke(cli, [*args, "status", "weekly"])
     assert "--resend-uncertain" in result.output
     result = CliRunner().invoke(cli, [*args, "pause", "weekly"])

@@ -24,7 +24,10 @@ from sqlalchemy import select
 from digest.core.errors import SendError
 from digest.core.models import Delivery
 from digest.pipeline import send
-from tests.send_support import add_articles, add_readers, make_app
+from digest.sending.endings import SendFailed, SendUncertain
+from digest.sending.loop import Hooks
+from digest.store import delivery_lists, editions
+from tests.send_support import ClockStop, FakeClock, add_articles, add_readers, make_app
 
 USER, PASSWORD = "mailer", "s3cret-pass"
 # aiosmtpd warns when AUTH is allowed without STARTTLS; with implicit TLS it cannot tell.
@@ -73,10 +76,15 @@ class Mailbox:
         self.rcpt_replies: dict[str, str] = {}
         self.data_script: list[str] = []  # "421 ..." or "drop", for the next DATA commands
         self.peers: set[Any] = set()  # one per connection that sent DATA
+        self.rcpt_drops = 0  # this many next RCPT commands close the connection
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
+        if self.rcpt_drops:
+            self.rcpt_drops -= 1
+            server.transport.close()
+            return "421 gone"
         reply = self.rcpt_replies.get(address)
         if reply:
             return reply
@@ -149,12 +157,23 @@ def test_one_connection_per_send_with_per_recipient_results(
     smtp_server: tuple[Mailbox, dict[str, Any]], config_file: Path, tmp_path: Path
 ) -> None:
     box, settings = smtp_server
-    app = make_app(f"sqlite:///{tmp_path / 'smtp.db'}", config_file, **settings)
+    clock = FakeClock()
+    app = make_app(
+        f"sqlite:///{tmp_path / 'smtp.db'}",
+        config_file,
+        clock=clock,
+        **settings,
+        **{"send.retry_window": "2h"},
+    )
     add_articles(app, tmp_path / "arts")
     emails = add_readers(app, 6)
     box.rcpt_replies = {emails[1]: "550 5.1.1 No such user", emails[2]: "450 4.2.1 Try later"}
-    report = send(app, "weekly")
-    assert report.counts == {"sent": 4, "rejected": 1, "failed": 1}
+    # The 450 reader waits in the ledger and is tried again, on a clock that moves as the
+    # send waits, until send.retry_window has passed; then they are failed, and so is the
+    # edition (never marked sent with a reader unsent).
+    with pytest.raises(SendFailed, match="1 readers were not sent"):
+        send(app, "weekly", hooks=Hooks(stop=ClockStop(clock)))
+    assert 2 * 3600 <= clock.waited < 3 * 3600
     assert box.received() == Counter(e for e in emails if e not in emails[1:3])
     assert len({peer for _, _, peer in box.messages}) == 1  # one connection reused
     with app.engine.connect() as conn:
@@ -162,8 +181,11 @@ def test_one_connection_per_send_with_per_recipient_results(
             r.status: r
             for r in conn.execute(select(Delivery.status, Delivery.error, Delivery.attempts))
         }
+        assert editions.get_edition(conn, "weekly", 1).status == "failed"
+    assert set(rows) == {"sent", "rejected", "failed"}
     assert rows["rejected"].error.startswith("550")
-    assert rows["failed"].attempts == 5 and rows["failed"].error.startswith("450")
+    assert rows["failed"].attempts > 5
+    assert rows["failed"].error.startswith("gave up after retrying for 2 h: 450")
     msg = message_from_bytes(box.messages[0][1], policy=policy.default)
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["To"].addresses[0].addr_spec == box.messages[0][0][0]
@@ -178,10 +200,61 @@ def test_421_and_dropped_connections_reconnect_and_send_once(
     add_articles(app, tmp_path / "arts")
     emails = add_readers(app, 5)
     box.data_script = ["421 4.7.0 Too busy, closing", "drop"]
-    report = send(app, "weekly")
+    # The 421 is an answer (not accepted): that message goes again on a new connection. The
+    # drop comes after the message's body was written, so the server may have it: that
+    # reader is uncertain, listed, and not sent again until the operator says so.
+    with pytest.raises(SendUncertain, match="1 deliveries are uncertain"):
+        send(app, "weekly")
+    assert len(box.peers) == 3  # it reconnected after the 421 and after the drop
+    with app.engine.connect() as conn:
+        [lost] = delivery_lists.listed(conn, 1, ["uncertain"])
+    assert "reply to the message was lost" in (lost.error or "")
+    assert box.received() == Counter(e for e in emails if e != lost.email)
+    report = send(app, "weekly", resend_uncertain=True)
     assert report.counts == {"sent": 5}
     assert box.received() == Counter(emails)  # each exactly once
-    assert len(box.peers) == 3  # it reconnected after the 421 and after the drop
+    app.close()
+
+
+def test_connection_lost_before_the_message_is_resent_safely(
+    smtp_server: tuple[Mailbox, dict[str, Any]], config_file: Path, tmp_path: Path
+) -> None:
+    box, settings = smtp_server
+    app = make_app(f"sqlite:///{tmp_path / 'smtp.db'}", config_file, **settings)
+    add_articles(app, tmp_path / "arts")
+    emails = add_readers(app, 4)
+    box.rcpt_drops = 2  # the next two RCPTs lose the connection: no body was written yet
+    report = send(app, "weekly")
+    assert report.counts == {"sent": 4}
+    assert box.received() == Counter(emails)
+    app.close()
+
+
+def test_smtp_server_down_waits_then_sends_everyone_once(
+    smtp_server: tuple[Mailbox, dict[str, Any]], config_file: Path, tmp_path: Path
+) -> None:
+    box, settings = smtp_server
+    clock = FakeClock()
+    real_port = settings["smtp.port"]
+    app = make_app(f"sqlite:///{tmp_path / 'smtp.db'}", config_file, clock=clock, **settings)
+    add_articles(app, tmp_path / "arts")
+    emails = add_readers(app, 3)
+    said: list[str] = []
+    stop = ClockStop(clock)
+    # Refused until the clock has moved 10 minutes: then the mailer's host answers again.
+    mailer_settings = app.settings.smtp
+
+    def say(text: str) -> None:
+        said.append(text)
+        if clock.waited > 600:
+            object.__setattr__(mailer_settings, "port", real_port)
+
+    object.__setattr__(mailer_settings, "port", _free_port())
+    report = send(app, "weekly", hooks=Hooks(stop=stop, say=say))
+    assert report.counts == {"sent": 3}
+    assert box.received() == Counter(emails)
+    assert said and "cannot connect to the SMTP server" in said[0]
+    assert "trying again in" in said[0]
     app.close()
 
 
@@ -202,14 +275,31 @@ def test_wrong_password_stops_the_send_and_marks_nothing_sent(
     app.close()
 
 
-def test_unreachable_server_is_a_clear_error(config_file: Path, tmp_path: Path) -> None:
+def test_unreachable_server_waits_then_fails_the_edition_clearly(
+    config_file: Path, tmp_path: Path
+) -> None:
+    clock = FakeClock()
     app = make_app(
         f"sqlite:///{tmp_path / 'smtp.db'}",
         config_file,
-        **{"provider": "smtp", "smtp.host": "127.0.0.1", "smtp.port": _free_port()},
+        clock=clock,
+        **{
+            "provider": "smtp",
+            "smtp.host": "127.0.0.1",
+            "smtp.port": _free_port(),
+            "send.retry_window": "1h",
+        },
     )
     add_articles(app, tmp_path / "arts")
     add_readers(app, 2)
-    with pytest.raises(SendError, match=r"cannot connect to the SMTP server 127\.0\.0\.1"):
-        send(app, "weekly")
+    said: list[str] = []
+    with pytest.raises(SendFailed, match=r"cannot connect to the SMTP server 127\.0\.0\.1"):
+        send(app, "weekly", hooks=Hooks(stop=ClockStop(clock), say=said.append))
+    assert 3600 <= clock.waited < 3600 + 31 * 60
+    assert "trying again in" in said[0]
+    with app.engine.connect() as conn:
+        # Every reader is listed failed, and no reader's attempts were spent on the outage.
+        assert set(conn.execute(select(Delivery.status)).scalars()) == {"failed"}
+        assert set(conn.execute(select(Delivery.attempts)).scalars()) == {0}
+        assert editions.get_edition(conn, "weekly", 1).status == "failed"
     app.close()

@@ -37,7 +37,7 @@ class State:
 
 
 class DigestGroup(click.Group):
-    """A group that turns domain errors into one clear line and exit code 1."""
+    """A group that turns domain errors into one clear line and exit code 1 (or their own)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; DigestError → message and hint on stderr, exit 1."""
@@ -52,7 +52,8 @@ class DigestGroup(click.Group):
             hint = getattr(exc, "hint", None)
             if hint:
                 click.echo(f"hint: {hint}", err=True)
-            ctx.exit(1)
+            # A send stopped by a signal exits as the shell expects (130 SIGINT, 143 SIGTERM).
+            ctx.exit(getattr(exc, "exit_code", 1))
         finally:
             state = ctx.find_object(State)
             if state is not None and state._app is not None:

@@ -10,8 +10,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    Task,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from digest.cli.common import console
 from digest.cli.root import State, cli
@@ -19,6 +28,9 @@ from digest.core.errors import NothingToSend
 from digest.pipeline import SendReport, work
 from digest.pipeline import send as send_edition
 from digest.sending import controls
+from digest.sending.loop import Hooks
+from digest.sending.stopping import Stop, on_signals
+from digest.store.delivery_lists import LISTED
 
 log = logging.getLogger("digest.sending.loop")
 
@@ -34,37 +46,61 @@ class SendGroup(click.Group):
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """A rich bar with rate and ETA on a terminal; a log line per batch otherwise."""
+def _progress(stop: Stop) -> Iterator[Hooks]:
+    """Hooks for a send: a rich bar with a real total, rate and ETA on a terminal, else a log
+    line per batch; the operator's messages (waits, outages) go above the bar."""
     if not sys.stdout.isatty():
-        done = [0]
+        done, total = [0], [0]
 
         def line(n: int) -> None:
             done[0] += n
-            log.warning("sent batch of %d (%d/%d)", n, done[0], total)
+            log.warning("settled %d more (%d/%d)", n, done[0], total[0])
 
-        yield line
+        def more(n: int) -> None:
+            total[0] += n
+
+        yield Hooks(progress=line, more=more, stop=stop)
         return
     columns = (
         TextColumn("sending"),
         BarColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        MofNCompleteColumn(),
+        RateColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console()) as bar:
-        task = bar.add_task("send", total=total or None)
-        yield lambda n: bar.advance(task, n)
+    c = console()
+    with Progress(*columns, console=c) as bar:
+        task = bar.add_task("send", total=0)
+
+        def grow(n: int) -> None:
+            bar.update(task, total=(bar.tasks[0].total or 0) + n)
+
+        yield Hooks(
+            progress=lambda n: bar.advance(task, n),
+            more=grow,
+            say=lambda text: c.print(text),
+            stop=stop,
+        )
+
+
+class RateColumn(TextColumn):
+    """Readers per second, from rich's own speed estimate."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task: Task) -> Text:
+        """The rate, or nothing before there is one."""
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f}/s")
 
 
 def _report(report: SendReport, provider: str) -> None:
     c = console()
-    table = Table("status", "deliveries")
-    for status, n in sorted(report.counts.items()):
-        table.add_row(status, str(n))
     content = report.edition.content
     c.print(f"edition {report.edition.number} of {report.edition.newsletter}: {content.subject}")
-    c.print(table)
+    c.print(_counts_table(report.counts))
     if report.counts.get("claimed"):
         c.print(
             f"{report.counts['claimed']} deliveries are in flight with other workers; "
@@ -72,10 +108,18 @@ def _report(report: SendReport, provider: str) -> None:
         )
     s = report.summary
     c.print(
-        f"sent {s.counts['sent']}, rejected {s.counts['rejected']}, "
-        f"retried {s.counts['retried']}, skipped {s.counts['skipped']}, "
+        f"this run: sent {s.counts['sent']}, skipped {s.counts['skipped']}, "
+        f"rejected {s.counts['rejected']}, retrying {s.counts['retrying']}, "
+        f"uncertain {s.counts['uncertain']}, provider waits {s.counts['retried']}, "
         f"recovered {s.recovered} in {s.elapsed:.2f}s ({s.rate:.0f}/s) via {provider}"
     )
+
+
+def _counts_table(counts: dict[str, int]) -> Table:
+    table = Table("status", "deliveries")
+    for status, n in sorted(counts.items()):
+        table.add_row(status, f"{n:,}")
+    return table
 
 
 @cli.group(cls=SendGroup)
@@ -110,12 +154,13 @@ def run(state: State, newsletter: str, worker: bool, resend_uncertain: bool, res
     """
     app = state.app()
     try:
-        with _progress(0) as tick:
+        # SIGINT and SIGTERM stop it between batches (see digest.sending.stopping).
+        with on_signals(Stop()) as stop, _progress(stop) as hooks:
             if worker:
-                report = work(app, newsletter, resend_uncertain=resend_uncertain, on_batch=tick)
+                report = work(app, newsletter, resend_uncertain=resend_uncertain, hooks=hooks)
             else:
                 report = send_edition(
-                    app, newsletter, resend_uncertain=resend_uncertain, on_batch=tick
+                    app, newsletter, resend_uncertain=resend_uncertain, hooks=hooks
                 )
     except NothingToSend as exc:
         # Not a failure: a scheduled run with nothing new simply sends nothing.
@@ -127,31 +172,55 @@ def run(state: State, newsletter: str, worker: bool, resend_uncertain: bool, res
 @send.command("status")
 @click.argument("newsletter")
 @click.option("--edition", "number", type=int, help="Edition number (default: the newest).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--only",
+    type=click.Choice(LISTED),
+    multiple=True,
+    help="List only readers in this state (repeatable; default: all of them).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (every listed reader).")
 @click.pass_obj
-def status(state: State, newsletter: str, number: int | None, as_json: bool) -> None:
-    """Deliveries per status, whether the send is paused, and every uncertain delivery.
+def status(
+    state: State, newsletter: str, number: int | None, only: tuple[str, ...], as_json: bool
+) -> None:
+    """Where the send stands, and every reader who is uncertain, failed, skipped, rejected or
+    waiting to be retried, by address (streamed: complete for any size of list).
 
-    Example: digest send status weekly --edition 3 --json
+    Example: digest send status weekly --edition 3 --only uncertain --json
     """
-    st = controls.status(state.app(), newsletter, number)
+    app = state.app()
+    st = controls.status(app, newsletter, number)
+    wanted = only or LISTED
+    rows = controls.readers(app, st.edition.id, wanted)
     if as_json:
-        click.echo(json.dumps(st.as_dict(), indent=2))
+        # Written as it is read, so a list of millions never sits in memory.
+        head = json.dumps(st.as_dict(), indent=2)
+        click.echo(head[:-2] + ',\n  "readers": [', nl=False)
+        for n, row in enumerate(rows):
+            click.echo(("," if n else "") + "\n    " + json.dumps(row.as_dict()), nl=False)
+        click.echo("\n  ]\n}")
         return
     c = console()
     c.print(
-        f"edition {st.edition.number} of {newsletter}: {st.edition.status}, send {st.control}, "
-        f"{st.total} deliveries"
+        f"edition {st.edition.number} of {newsletter}: {st.state}; "
+        f"{st.total:,} deliveries, send control {st.control}"
     )
-    table = Table("status", "deliveries")
-    for name, n in sorted(st.counts.items()):
-        table.add_row(name, str(n))
-    c.print(table)
-    if st.uncertain:
-        c.print(f"{len(st.uncertain)} uncertain (the provider may or may not have sent them):")
-        for u in st.uncertain:
-            c.print(f"  {u.delivery_id}\t{u.email}\tclaimed by {u.claimed_by} at {u.claimed_at}")
-        c.print(f"resend them with: digest send {newsletter} --resend-uncertain")
+    c.print(_counts_table(st.counts))
+    for n, row in enumerate(rows):
+        if not n:
+            click.echo("delivery\tstatus\temail\twhy")
+        why = row.error or ""
+        if row.status == "retrying" and row.retry_at is not None:
+            why = f"{why} (next try {row.retry_at:%Y-%m-%d %H:%M} UTC)"
+        click.echo(f"{row.delivery_id}\t{row.status}\t{row.email}\t{why}")
+    if st.counts.get("uncertain") and "uncertain" in wanted:
+        c.print(
+            f"{st.counts['uncertain']:,} uncertain: the provider may or may not have sent them. "
+            f"Resend with `digest send {newsletter} --resend-uncertain` (some may get two), "
+            "or leave them."
+        )
+    if str(st.edition.status) == "failed":
+        c.print(f"the edition failed; `digest send {newsletter}` tries the unsent readers again")
 
 
 def _control(verb: str, action: Callable[..., Any], done: str) -> None:

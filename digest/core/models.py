@@ -114,7 +114,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey(Subscriber.id, ondelete="CASCADE"))
-    # pending → claimed → sent | rejected; claimed rows of a dead worker become uncertain.
+    # pending → claimed → sent | rejected | skipped | failed; see digest.store.deliveries.
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
@@ -122,6 +122,10 @@ class Delivery(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # After a temporary failure: not claimed again before retry_at; given up (failed) once
+    # failing_since is older than send.retry_window.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EditionEvent(Base):

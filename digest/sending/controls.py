@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from digest.core.app import App
 from digest.core.errors import DigestError
 from digest.editions.lifecycle import Status, transition
-from digest.store import deliveries, editions, sendctl
-from digest.store.deliveries import Uncertain
+from digest.store import deliveries, delivery_lists, editions, sendctl
+from digest.store.delivery_lists import LISTED, Listed
 from digest.store.editions import EditionRow
 
 
@@ -19,31 +20,34 @@ class SendStatus:
     edition: EditionRow
     control: str
     counts: dict[str, int]
-    uncertain: list[Uncertain]
 
     @property
     def total(self) -> int:
         """Deliveries planned."""
         return sum(self.counts.values())
 
+    @property
+    def state(self) -> str:
+        """One phrase an operator reads first: what the send is doing, or why it stopped."""
+        edition_status = str(self.edition.status)
+        if edition_status == Status.SENDING and self.control != "running":
+            return f"sending, {self.control}"
+        if edition_status == Status.SENDING and self.counts.get("uncertain"):
+            return "sending, waiting for the operator's decision on uncertain deliveries"
+        if edition_status == Status.SENDING and self.counts.get("retrying"):
+            return "sending, waiting to retry temporary failures"
+        return edition_status
+
     def as_dict(self) -> dict[str, object]:
-        """A JSON-ready form for `digest send status --json`."""
+        """A JSON-ready form of the counts (the readers are streamed apart)."""
         return {
             "newsletter": self.edition.newsletter,
             "edition": self.edition.number,
             "edition_status": self.edition.status,
+            "state": self.state,
             "control": self.control,
             "total": self.total,
             "counts": self.counts,
-            "uncertain": [
-                {
-                    "delivery_id": u.delivery_id,
-                    "email": u.email,
-                    "claimed_by": u.claimed_by,
-                    "claimed_at": u.claimed_at.isoformat() if u.claimed_at else None,
-                }
-                for u in self.uncertain
-            ],
         }
 
 
@@ -58,15 +62,20 @@ def _edition(app: App, newsletter: str, number: int | None) -> EditionRow:
 
 
 def status(app: App, newsletter: str, number: int | None = None) -> SendStatus:
-    """Counts per delivery status, the control state and the uncertain deliveries."""
+    """Counts per delivery status and the control state."""
     edition = _edition(app, newsletter, number)
     with app.engine.connect() as conn:
         return SendStatus(
             edition=edition,
             control=sendctl.state(conn, edition.id),
             counts=deliveries.counts(conn, edition.id),
-            uncertain=deliveries.uncertain(conn, edition.id),
         )
+
+
+def readers(app: App, edition_id: int, statuses: Sequence[str] = LISTED) -> Iterator[Listed]:
+    """Every reader of the edition in these statuses, streamed (lists may hold millions)."""
+    with app.engine.connect() as conn:
+        yield from delivery_lists.listed(conn, edition_id, statuses)
 
 
 def _sending(app: App, newsletter: str) -> EditionRow:

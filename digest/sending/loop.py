@@ -2,7 +2,12 @@
 
 Several workers (threads here, processes elsewhere) may run the loop on one edition: on
 PostgreSQL their claims never overlap (SKIP LOCKED); on SQLite one process at a time holds the
-edition's lock in the database. Nothing is marked sent that the provider did not accept.
+edition's lock in the database. Nothing is marked sent that the provider did not accept, and
+nothing is sent again that the provider may have (those rows are uncertain, for the operator).
+
+One batch: wait for the rate limit, claim, take a last look at who is still deliverable, hand
+the rest to the provider, record each answer. Waits happen with nothing claimed, so a reader
+who leaves meanwhile is never sent to.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from sqlalchemy import Connection, Engine
 from digest.core import leases
 from digest.core.errors import SendError
 from digest.email.message import PreparedEdition, Recipient
-from digest.sending.providers.base import Mailer, Outcome, SendResult
+from digest.sending.providers.base import Mailer, Outcome, ProviderUnavailable, SendResult
+from digest.sending.retries import Outage, RetryPolicy
+from digest.sending.stopping import Stop
 from digest.sending.throttle import TokenBucket
 from digest.store import deliveries, sendctl
 from subscribers.store import deliverable, topics_for
@@ -42,7 +49,11 @@ class SendSummary:
     recovered: int = 0
     resent_uncertain: int = 0
     elapsed: float = 0.0
-    stopped: str | None = None  # "paused" or "cancelled" when the operator stopped it
+    # "paused" or "cancelled" by the operator, "signal" by SIGINT/SIGTERM, "outage" when the
+    # provider stayed unreachable for longer than send.retry_window.
+    stopped: str | None = None
+    outage: str = ""  # the provider's last answer, when stopped by an outage
+    exit_code: int = 0  # 128 + the signal's number, when stopped by one
 
     @property
     def rate(self) -> float:
@@ -60,6 +71,23 @@ class SendOptions:
     lease: timedelta = timedelta(minutes=10)
     resend_uncertain: bool = False
     worker: str = ""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass
+class Hooks:
+    """How a send talks to whoever runs it: progress, messages, stopping and sleeping.
+
+    `progress(n)` counts readers settled (sent, rejected, skipped, uncertain); `say` gets
+    the lines an operator should read while it waits; every sleep is `stop.wait`, so a test
+    can move a fake clock instead of sleeping.
+    """
+
+    progress: Callable[[int], None] | None = None
+    # Told how many deliveries are left when the send starts, then of each planned later.
+    more: Callable[[int], None] | None = None
+    say: Callable[[str], None] = log.warning
+    stop: Stop = field(default_factory=Stop)
 
 
 def worker_id() -> str:
@@ -99,10 +127,6 @@ def is_dead(worker: str) -> bool:
     return False
 
 
-class _Stop(Exception):
-    """Raised inside the loop to end it early."""
-
-
 def run_send(
     engine: Engine,
     mailer: Mailer,
@@ -110,10 +134,10 @@ def run_send(
     signer: LinkSigner,
     base_url: str,
     now: Callable[[], datetime],
-    on_batch: Callable[[int], None] | None = None,
     options: SendOptions | None = None,
     variants: Callable[[tuple[str, ...]], PreparedEdition | None] | None = None,
     settled: Callable[[str], bool] | None = None,
+    hooks: Hooks | None = None,
 ) -> SendSummary:
     """Send every pending delivery of the edition; safe to run again after any interruption.
 
@@ -123,11 +147,15 @@ def run_send(
     is, a worker that finds no pending rows waits for more instead of stopping.
     """
     opts = options or SendOptions()
+    hooks = hooks or Hooks()
+    stop = hooks.stop
     started = time.perf_counter()
     summary = SendSummary()
     worker = opts.worker or worker_id()
     size = max(1, min(opts.batch_size, mailer.max_batch))
-    bucket = TokenBucket(opts.rate_limit, burst=size)
+    bucket = TokenBucket(opts.rate_limit, burst=size, sleep=stop.wait)
+    outage = Outage(opts.retry)
+    halt = threading.Event()  # one thread failed or gave up: the others stop too
     lock_name = f"send:{edition.edition_id}"
     single = engine.dialect.name != "postgresql"
     _ACTIVE.add(worker)
@@ -156,42 +184,78 @@ def run_send(
     def unsubscribe_url(subscriber_id: int) -> str:
         return f"{base_url}/u/{token(subscriber_id)}"
 
+    def stopping() -> bool:
+        """A signal, or another thread's end: claim nothing more."""
+        if stop.is_set():
+            summary.stopped = summary.stopped or "signal"
+            summary.exit_code = stop.exit_code
+            return True
+        return halt.is_set()
+
+    def count(done: Counter[str]) -> None:
+        with counts_lock:
+            summary.counts.update(done)
+        settled_now = sum(done[k] for k in ("sent", "rejected", "skipped", "uncertain"))
+        if hooks.progress and settled_now:
+            hooks.progress(settled_now)
+
     def when_none(conn: Connection, after: int, pending: bool) -> int | None:
         """Nothing claimed after `after`: where to look next, or None when all is done."""
         if pending:
             # Rows another worker is claiming this instant are skipped, not gone: wait for
             # them to be settled one way or the other before calling it done.
-            time.sleep(0.02)
+            stop.wait(0.02)
             return 0
         if settled is not None and not settled(worker):  # it may plan the rest itself
-            time.sleep(0.05)  # more readers are being planned: they come after `after`
+            stop.wait(0.05)  # more readers are being planned: they come after `after`
             return after
         if after:
             return 0  # look again from the start, for rows that went back to pending
         with conn.begin():
             # The last step of planning may have landed since the look for pending rows.
-            pending = bool(deliveries.counts(conn, edition.edition_id).get("pending"))
-        return 0 if pending else None
+            found = deliveries.counts(conn, edition.edition_id)
+            due = deliveries.next_due(conn, edition.edition_id) if found.get("retrying") else None
+        if found.get("pending"):
+            return 0
+        if due is None:
+            return None
+        wait = (due - now()).total_seconds()
+        if wait > 0:
+            hooks.say(
+                f"{found['retrying']} deliveries wait after a temporary failure; the next try "
+                f"is at {due:%Y-%m-%d %H:%M:%S} UTC, in {wait:.0f} s"
+            )
+            stop.wait(wait)
+        return 0
 
     def one_batch(conn: Connection, after: int) -> int | None:
-        """Claim the batch after id `after`, send and record it; returns the last id claimed.
+        """Claim the batch after id `after`, send and record it; returns where to go on.
 
-        None when there is nothing left to do.
+        None when there is nothing left to do (or the send is stopping).
         """
+        if stopping():
+            return None
+        bucket.take(size)  # before the claim: nobody waits here holding readers
+        if stopping():
+            return None
         reasons: dict[int, str] = {}
         with conn.begin():
             control = sendctl.state(conn, edition.edition_id)
             if control != "running":
                 summary.stopped = control
                 return None
+            # The claim is the last look: it reads, in the same statement, who is still an
+            # active, unsuppressed member; nothing waits between it and the provider call.
             claimed = deliveries.claim(
                 conn, edition.edition_id, worker, size, now(), after, still=still_member
             )
             pending = not claimed and not after
             if pending:
                 pending = bool(deliveries.counts(conn, edition.edition_id).get("pending"))
-            # Someone who left the list after planning is not sent to.
             gone = [c.delivery_id for c in claimed if not c.deliverable]
+            reasons.update(
+                dict.fromkeys(gone, "left the list (unsubscribed, suppressed or erased)")
+            )
             staying = [c.subscriber_id for c in claimed if c.deliverable]
             chosen = topics_for(conn, edition.newsletter, staying) if variants else {}
             groups: dict[tuple[str, ...], list[int]] = {}
@@ -207,18 +271,24 @@ def run_send(
                 else:
                     copies.update(dict.fromkeys(ids, copy))
             if gone:
-                errors: dict[int, str | None] = {
-                    d: reasons.get(d, "no longer active") for d in gone
-                }
+                errors: dict[int, str | None] = {d: reasons[d] for d in gone}
                 deliveries.mark(conn, gone, "skipped", now(), errors=errors)
         if not claimed:
             return when_none(conn, after, pending)
         batch = [
-            Recipient(d, s, email, name, unsubscribe_url(s))
-            for d, s, email, name, _ in claimed
-            if d in copies
+            Recipient(
+                c.delivery_id, c.subscriber_id, c.email, c.name, unsubscribe_url(c.subscriber_id)
+            )
+            for c in claimed
+            if c.delivery_id in copies
         ]
-        bucket.take(len(batch))
+        attempts = {c.delivery_id: c.attempts for c in claimed}
+        done: Counter[str] = Counter(skipped=len(gone))
+        if stopping():  # asked to stop while claiming: these were never handed over
+            with conn.begin():
+                deliveries.release(conn, [r.delivery_id for r in batch], worker, now())
+            count(done)
+            return None
         by_copy: dict[int, list[Recipient]] = {}
         for r in batch:
             by_copy.setdefault(id(copies[r.delivery_id]), []).append(r)
@@ -226,34 +296,73 @@ def run_send(
         try:
             for group in by_copy.values():
                 results += mailer.send(copies[group[0].delivery_id], group)
+        except ProviderUnavailable as exc:
+            results += exc.results
+            answered = {res.delivery_id for res in results}
+            _record(
+                conn,
+                results,
+                [r for r in batch if r.delivery_id in answered],
+                worker,
+                now(),
+                opts.retry,
+                attempts,
+                done,
+            )
+            with conn.begin():
+                rest = [r.delivery_id for r in batch if r.delivery_id not in answered]
+                deliveries.release(conn, rest, worker, now())
+            done["retried"] += 1
+            count(done)
+            wait = outage.failed(exc.reason, now(), exc.retry_after)
+            if wait is None:
+                summary.stopped, summary.outage = "outage", exc.reason
+                halt.set()
+                return None
+            since = outage.since or now()
+            hooks.say(
+                f"{exc.reason}: this batch was not sent; trying again in {wait:.0f} s "
+                f"(failing since {since:%Y-%m-%d %H:%M:%S} UTC; given up after "
+                f"{opts.retry.window} of failures)"
+            )
+            stop.wait(wait)
+            return after  # the same rows, pending again
         except SendError:
             # The provider refused the send (credentials, sender): this group went nowhere;
             # groups it already took are recorded, the rest go back to pending.
-            done = {res.delivery_id for res in results}
-            if results:
-                _record(conn, results, [r for r in batch if r.delivery_id in done], worker, now())
+            answered = {res.delivery_id for res in results}
+            _record(
+                conn,
+                results,
+                [r for r in batch if r.delivery_id in answered],
+                worker,
+                now(),
+                opts.retry,
+                attempts,
+                done,
+            )
             with conn.begin():
-                rest = [r.delivery_id for r in batch if r.delivery_id not in done]
+                rest = [r.delivery_id for r in batch if r.delivery_id not in answered]
                 deliveries.release(conn, rest, worker, now())
             raise
-        _record(conn, results, batch, worker, now())
-        with counts_lock:
-            summary.counts["skipped"] += len(gone)
-            for res in results:
-                summary.counts[_COUNTED[res.outcome]] += 1
+        outage.ended()
+        _record(conn, results, batch, worker, now(), opts.retry, attempts, done)
+        count(done)
         if single:
             leases.acquire(engine, lock_name, worker, now(), opts.lease)  # renew
-        if on_batch:
-            on_batch(len(claimed))
         return claimed[-1].delivery_id
 
     def loop() -> None:
-        # One connection per thread for the whole send: a checkout per transaction would
-        # also ping the server each time.
-        with engine.connect() as conn:
-            after: int | None = 0
-            while after is not None:
-                after = one_batch(conn, after)
+        try:
+            # One connection per thread for the whole send: a checkout per transaction
+            # would also ping the server each time.
+            with engine.connect() as conn:
+                after: int | None = 0
+                while after is not None:
+                    after = one_batch(conn, after)
+        except BaseException:
+            halt.set()
+            raise
 
     try:
         threads = opts.concurrency if mailer.thread_safe else 1
@@ -261,7 +370,8 @@ def run_send(
             loop()
         else:
             with ThreadPoolExecutor(threads, thread_name_prefix="send") as pool:
-                for fut in [pool.submit(loop) for _ in range(threads)]:
+                futures = [pool.submit(loop) for _ in range(threads)]
+                for fut in futures:
                     fut.result()
     finally:
         _ACTIVE.discard(worker)
@@ -272,24 +382,34 @@ def run_send(
     return summary
 
 
-_COUNTED = {Outcome.ACCEPTED: "sent", Outcome.REJECTED: "rejected", Outcome.RETRY: "retried"}
-
-
 def _record(
     conn: Connection,
     results: list[SendResult],
     batch: list[Recipient],
     worker: str,
     stamp: datetime,
+    policy: RetryPolicy,
+    attempts: dict[int, int],
+    done: Counter[str],
 ) -> None:
-    """Write the provider's answers; a recipient it did not answer for stays uncertain."""
+    """Write the provider's answers and count them in `done`.
+
+    A recipient it did not answer for, or whose answer was lost, is uncertain; one it asked
+    to try later waits in the ledger (see digest.sending.retries).
+    """
     by_outcome: dict[Outcome, list[int]] = {o: [] for o in Outcome}
     for res in results:
         by_outcome[res.outcome].append(res.delivery_id)
+    errors = {r.delivery_id: r.error for r in results}
     answered = {r.delivery_id for r in results}
     missing = [r.delivery_id for r in batch if r.delivery_id not in answered]
     if missing:
         log.error("provider gave no answer for %d deliveries; marked uncertain", len(missing))
+        errors.update(dict.fromkeys(missing, "the provider gave no answer for this recipient"))
+    unknown = by_outcome[Outcome.UNKNOWN] + missing
+    later: dict[int, list[int]] = {}
+    for d in by_outcome[Outcome.RETRY]:
+        later.setdefault(attempts.get(d, 1), []).append(d)
     with conn.begin():
         deliveries.mark(
             conn,
@@ -299,21 +419,18 @@ def _record(
             provider_ids={r.delivery_id: r.provider_id for r in results},
             worker=worker,
         )
-        errors = {r.delivery_id: r.error for r in results}
         deliveries.mark(
             conn, by_outcome[Outcome.REJECTED], "rejected", stamp, errors=errors, worker=worker
         )
-        deliveries.mark(
-            conn, by_outcome[Outcome.RETRY], "pending", stamp, errors=errors, worker=worker
-        )
-        deliveries.mark(
-            conn,
-            missing,
-            "uncertain",
-            stamp,
-            errors=dict.fromkeys(missing, "the provider gave no answer for this recipient"),
-            worker=worker,
-        )
+        deliveries.mark(conn, unknown, "uncertain", stamp, errors=errors, worker=worker)
+        for tries, ids in later.items():
+            due = stamp + timedelta(seconds=policy.delay(tries))
+            first = errors.get(ids[0]) or "temporary failure"
+            deliveries.retry_later(conn, ids, due, stamp, policy.window, first, worker)
+    done["sent"] += len(by_outcome[Outcome.ACCEPTED])
+    done["rejected"] += len(by_outcome[Outcome.REJECTED])
+    done["uncertain"] += len(unknown)
+    done["retrying"] += len(by_outcome[Outcome.RETRY])
 
 
 def _take_lock(engine: Engine, name: str, worker: str, now: datetime, lease: timedelta) -> bool:

@@ -48,6 +48,8 @@ class Planner:
     lease: timedelta
     # False for a holder known to have died (its lease may not have run out yet).
     alive: Callable[[str], bool] = lambda owner: True
+    # Told how many rows each step added (a progress bar's total grows with it).
+    on_added: Callable[[int], None] | None = None
     added: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -158,3 +160,5 @@ class Planner:
     def _count(self, added: int) -> None:
         with self._lock:
             self.added += added
+        if self.on_added is not None and added:
+            self.on_added(added)

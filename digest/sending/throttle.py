@@ -15,7 +15,7 @@ class TokenBucket:
         rate: float,
         burst: float,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.rate = rate
         self.capacity = max(burst, 1.0)

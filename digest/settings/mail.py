@@ -85,14 +85,12 @@ class SendgridSettings(Section):
         "https://api.sendgrid.com",
         description="API base URL (https://api.eu.sendgrid.com for EU data residency).",
     )
-    timeout: float = Field(30.0, gt=0, description="Seconds allowed for one API request.")
-    max_retries: int = Field(
-        6, ge=0, le=20, description="Retries of a request after 429, 5xx, timeouts or drops."
+    timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds allowed for one API request; an answer later than this is lost "
+        "and its readers become uncertain.",
     )
-    backoff: float = Field(
-        0.5, ge=0, description="First retry delay in seconds; doubles each time, with jitter."
-    )
-    max_backoff: float = Field(30.0, ge=0, description="Longest wait between two retries (s).")
 
 
 class SendSettings(Section):
@@ -115,8 +113,21 @@ class SendSettings(Section):
         description="How long a claimed batch belongs to its worker; after that a crashed "
         "worker's rows are recovered (e.g. 10m). Planning a send holds the same lease.",
     )
+    retry_delay: timedelta = Field(
+        timedelta(seconds=30),
+        description="First wait after a temporary failure (provider unreachable, 429, 5xx, a "
+        "4xx reply for one reader); doubled each time, with jitter (e.g. 30s).",
+    )
+    retry_max_delay: timedelta = Field(
+        timedelta(minutes=30), description="Longest wait between two tries (e.g. 30m)."
+    )
+    retry_window: timedelta = Field(
+        timedelta(hours=24),
+        description="How long temporary failures are retried before the readers are listed "
+        "failed and the edition is marked failed (e.g. 24h).",
+    )
 
-    @field_validator("lease", mode="before")
+    @field_validator("lease", "retry_delay", "retry_max_delay", "retry_window", mode="before")
     @classmethod
     def _durations(cls, value: object) -> timedelta:
         return parse_duration(value)

@@ -1,15 +1,18 @@
 """The deliveries ledger: one row per (edition, subscriber); statuses move only forward.
 
-pending → claimed → sent | rejected | failed (too many temporary failures) | skipped
-claimed, lease expired → pending (resend-safe providers) or uncertain (everyone else)
+pending → claimed → sent | rejected | skipped (left the list, or none of their topics)
+claimed → pending with retry_at (a temporary failure: "retrying" in the counts), until
+          send.retry_window has passed since the first one → failed
+claimed → pending, uncounted (never handed to the provider: an outage, a signal)
+claimed → uncertain (the provider may have it: a lost answer, or a worker that died)
 uncertain → pending only when the operator asks (`--resend-uncertain`)
+failed → pending when the operator sends a failed edition again
 pending → cancelled when the operator cancels the send
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -36,8 +39,7 @@ from subscribers.idset import among
 from subscribers.models import Subscriber
 
 FINAL = ("sent", "rejected", "failed", "skipped", "cancelled")
-UNFINISHED = ("pending", "claimed", "uncertain")
-MAX_ATTEMPTS = 5
+UNFINISHED = ("pending", "retrying", "claimed", "uncertain")
 
 
 def plan(conn: Connection, edition_id: int, readers: Select[int], now: datetime) -> int:
@@ -167,6 +169,7 @@ class Claimed(NamedTuple):
     email: str
     name: str
     deliverable: bool = True
+    attempts: int = 1
 
 
 def claim(
@@ -195,6 +198,7 @@ def claim(
             Delivery.edition_id == edition_id,
             Delivery.id > after,
             Delivery.status == "pending",
+            or_(Delivery.retry_at.is_(None), Delivery.retry_at <= now),
         )
         .order_by(Delivery.id)
         .limit(size)
@@ -212,6 +216,7 @@ def claim(
         Subscriber.email,
         Subscriber.name,
         true() if still is None else still,
+        Delivery.attempts,
     )
     if conn.dialect.name == "postgresql":
         # Lock first, then update: PostgreSQL may run an IN (… LIMIT n) subquery more than
@@ -225,7 +230,7 @@ def claim(
             .values(values)
             .returning(*wanted)
         ).all()
-        return sorted(Claimed(r[0], r[1], r[2], r[3] or "", bool(r[4])) for r in rows)
+        return sorted(Claimed(r[0], r[1], r[2], r[3] or "", bool(r[4]), r[5]) for r in rows)
     ids = list(
         conn.execute(
             update(Delivery)
@@ -243,7 +248,7 @@ def claim(
         .where(among(conn, Delivery.id, ids))
         .order_by(Delivery.id)
     ).all()
-    return [Claimed(r[0], r[1], r[2], r[3] or "", bool(r[4])) for r in rows]
+    return [Claimed(r[0], r[1], r[2], r[3] or "", bool(r[4]), r[5]) for r in rows]
 
 
 def release(conn: Connection, ids: Sequence[int], worker: str, now: datetime) -> None:
@@ -288,10 +293,6 @@ def mark(
         for (pid, err), members in groups.items():
             _mark_group(conn, members, status, now, pid, err, worker)
         return
-    new_status: object = status
-    if status == "pending":
-        # A temporary failure: give up after MAX_ATTEMPTS and say so.
-        new_status = case((Delivery.attempts >= MAX_ATTEMPTS, "failed"), else_="pending")
     condition = Delivery.id == bindparam("b_id")
     if worker is not None:
         condition = and_(
@@ -303,7 +304,7 @@ def mark(
         update(Delivery)
         .where(condition)
         .values(
-            status=new_status,
+            status=status,
             updated_at=now,
             provider_message_id=bindparam("b_pid"),
             error=bindparam("b_err"),
@@ -324,9 +325,6 @@ def _mark_group(
     error: str | None,
     worker: str | None,
 ) -> None:
-    new_status: object = status
-    if status == "pending":
-        new_status = case((Delivery.attempts >= MAX_ATTEMPTS, "failed"), else_="pending")
     condition: ColumnElement[bool] = among(conn, Delivery.id, ids)
     if worker is not None:
         condition = and_(
@@ -337,37 +335,99 @@ def _mark_group(
     conn.execute(
         update(Delivery)
         .where(condition)
-        .values(status=new_status, updated_at=now, provider_message_id=provider_id, error=error)
+        .values(status=status, updated_at=now, provider_message_id=provider_id, error=error)
     )
+
+
+def retry_later(
+    conn: Connection,
+    ids: Sequence[int],
+    due: datetime,
+    now: datetime,
+    window: timedelta,
+    error: str,
+    worker: str,
+) -> None:
+    """A temporary failure: the rows wait until `due`, or fail once `window` has passed.
+
+    The window is counted from each row's first temporary failure, so a reader is given up
+    on only after failing for that long, however many tries it took.
+    """
+    if not ids:
+        return
+    expired = and_(Delivery.failing_since.is_not(None), Delivery.failing_since <= now - window)
+    conn.execute(
+        update(Delivery)
+        .where(
+            among(conn, Delivery.id, ids),
+            Delivery.claimed_by == worker,
+            Delivery.status.in_(("claimed", "uncertain")),
+        )
+        .values(
+            status=case((expired, "failed"), else_="pending"),
+            retry_at=case((expired, None), else_=due),
+            failing_since=func.coalesce(Delivery.failing_since, now),
+            updated_at=now,
+            error=case(
+                (expired, f"gave up after retrying for {_span(window)}: {error}"), else_=error
+            ),
+        )
+    )
+
+
+def _span(window: timedelta) -> str:
+    hours = window.total_seconds() / 3600
+    return f"{hours:g} h" if hours >= 1 else f"{window.total_seconds() / 60:g} min"
+
+
+def next_due(conn: Connection, edition_id: int) -> datetime | None:
+    """When the earliest row waiting after a temporary failure is due again."""
+    return conn.execute(
+        select(func.min(Delivery.retry_at)).where(
+            Delivery.edition_id == edition_id,
+            Delivery.status == "pending",
+            Delivery.retry_at.is_not(None),
+        )
+    ).scalar()
+
+
+def fail_unsent(conn: Connection, edition_id: int, now: datetime, error: str) -> int:
+    """The send gave up (the provider stayed down): every reader not yet sent is failed.
+
+    Rows a worker holds (claimed) and uncertain ones are left as they are: their outcome is
+    theirs to record, or the operator's to decide.
+    """
+    result = conn.execute(
+        update(Delivery)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
+        .values(status="failed", retry_at=None, updated_at=now, error=error)
+    )
+    return max(result.rowcount, 0)
+
+
+def reopen_failed(conn: Connection, edition_id: int, now: datetime) -> int:
+    """The operator sends a failed edition again: readers given up on get a new window."""
+    result = conn.execute(
+        update(Delivery)
+        .where(Delivery.edition_id == edition_id, Delivery.status == "failed")
+        .values(
+            status="pending",
+            retry_at=None,
+            failing_since=None,
+            updated_at=now,
+            error="sent again by the operator's decision",
+        )
+    )
+    return max(result.rowcount, 0)
 
 
 def counts(conn: Connection, edition_id: int) -> dict[str, int]:
     """Rows per status for an edition."""
+    shown = case(
+        (and_(Delivery.status == "pending", Delivery.retry_at.is_not(None)), "retrying"),
+        else_=Delivery.status,
+    )
     rows = conn.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.edition_id == edition_id)
-        .group_by(Delivery.status)
+        select(shown, func.count()).where(Delivery.edition_id == edition_id).group_by(shown)
     ).all()
     return {status: int(n) for status, n in rows}
-
-
-@dataclass(frozen=True)
-class Uncertain:
-    """A delivery the provider may or may not have: listed for the operator to decide."""
-
-    delivery_id: int
-    email: str
-    claimed_by: str | None
-    claimed_at: datetime | None
-
-
-def uncertain(conn: Connection, edition_id: int, limit: int = 1000) -> list[Uncertain]:
-    """The edition's uncertain deliveries, oldest first."""
-    rows = conn.execute(
-        select(Delivery.id, Subscriber.email, Delivery.claimed_by, Delivery.claimed_at)
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.edition_id == edition_id, Delivery.status == "uncertain")
-        .order_by(Delivery.id)
-        .limit(limit)
-    ).all()
-    return [Uncertain(r.id, r.email, r.claimed_by, r.claimed_at) for r in rows]

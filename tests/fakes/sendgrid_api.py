@@ -3,8 +3,9 @@
 It validates each request against the official schema (../shared/specs/sendgrid, patched
 where it is known to be wrong) and the documented rules the schema misses, answers as the
 real API does (202 + X-Message-Id; 400/401/403/413 error bodies; 429 with X-RateLimit-*),
-can inject 429, 500, 503, slow answers and dropped connections at a set rate, and records
-every accepted recipient so tests can count deliveries per address.
+can inject 429, 500, 503, slow answers and dropped connections at a set rate, can accept a
+request and then lose its answer (drop, hang past the client's timeout, or cut the status line),
+and records every accepted recipient so tests can count deliveries per address.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ FORBIDDEN_HEADERS = {
     "cc",
     "bcc",
 }
+LOST = ("accept_drop", "accept_timeout", "truncated")
 UNAUTHORIZED = "The provided authorization grant is invalid, expired, or revoked"
 HELP = "https://docs.sendgrid.com/api-reference/mail-send/errors"
 
@@ -77,6 +79,7 @@ class Faults:
     rate_slow: float = 0.0
     slow_seconds: float = 0.2
     reset_in: int = 1  # seconds until X-RateLimit-Reset on a 429
+    hang_seconds: float = 2.0  # how long "accept_timeout" keeps the answer back
     seed: int = 0
 
 
@@ -94,7 +97,9 @@ class FakeSendGrid:
     # on all of them). None checks every personalization against the schema.
     schema_sample: int | None = None
     faults: Faults = field(default_factory=Faults)
-    script: list[int | str] = field(default_factory=list)  # forced answers, first in first out
+    # Forced answers, first in first out: a status, "drop", "slow", or one of LOST (the mail
+    # is accepted and recorded, then the answer never arrives whole).
+    script: list[int | str] = field(default_factory=list)
     accepted: Counter[str] = field(default_factory=Counter)
     requests: list[dict[str, Any]] = field(default_factory=list)  # accepted request bodies
     keep_bodies: bool = True
@@ -289,14 +294,14 @@ class FakeSendGrid:
 
     # --- serving -----------------------------------------------------------------------------
 
-    def start(self) -> str:
-        """Serve on a free local port in a thread; returns the base URL (the client's host)."""
+    def start(self, port: int = 0) -> str:
+        """Serve on `port` (0: a free one) in a thread; returns the base URL (the client's host)."""
         fake = self
 
         class Handler(_Handler):
             state = fake
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         host, port = self.server.server_address[:2]
@@ -386,6 +391,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         raw = self.rfile.read(length)
         fault = state.fault()
+        if fault == 202:  # a script's way to say "answer this one normally"
+            fault = None
         if fault == "drop":
             with state.lock:
                 state.statuses["drop"] += 1
@@ -419,7 +426,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._problem(p)
             return
         message_id = state.record(body)
+        if fault in LOST:
+            self._lose_answer(str(fault))
+            return
         self._answer(202, None, {"X-Message-Id": message_id})
+
+    def _lose_answer(self, how: str) -> None:
+        """The mail is accepted; the client never gets a whole answer."""
+        with self.state.lock:
+            self.state.statuses[how] += 1
+        if how == "accept_timeout":
+            time.sleep(self.state.faults.hang_seconds)
+        elif how == "truncated":
+            self.wfile.write(b"HTTP/1.1 20")  # cut inside the status line
+            self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(2)
 
     def _answer_html(self, status: int) -> None:
         # 5xx from a proxy: not JSON.

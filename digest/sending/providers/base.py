@@ -19,6 +19,9 @@ class Outcome(enum.StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"  # permanent: do not retry
     RETRY = "retry"  # temporary: try again later
+    # The request may have reached the provider but its answer was lost: never resent
+    # unless the operator decides so (`--resend-uncertain`).
+    UNKNOWN = "unknown"
 
 
 class SendResult(NamedTuple):
@@ -31,6 +34,23 @@ class SendResult(NamedTuple):
     outcome: Outcome
     provider_id: str | None = None
     error: str | None = None
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached or asked us to wait: the request never landed.
+
+    `results` holds the answers already given for part of the batch (SMTP sends one message
+    at a time); every other recipient of the batch was certainly not sent, so the send loop
+    puts them back and waits (`retry_after` seconds when the provider said how long).
+    """
+
+    def __init__(
+        self, reason: str, results: Sequence[SendResult] = (), retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.results = list(results)
+        self.retry_after = retry_after
 
 
 class Mailer(ABC):

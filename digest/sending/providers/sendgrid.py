@@ -3,7 +3,9 @@
 The edition is rendered once; each recipient's values travel as `substitutions`, so a request
 for 1,000 readers carries one HTML body. `custom_args` carry `digest_delivery_id` (per reader)
 and `digest_edition_id`, so Event Webhook events can be matched to the ledger; the newsletter
-is the category. The client has no timeout and no retries of its own: both are ours.
+is the category. The client has no timeout and no retries of its own; the timeout is ours, and
+whether to retry is the send loop's: this module only says whether a request never left
+(ProviderUnavailable), was answered, or may have landed with its answer lost (UNKNOWN).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import html
 import json
 import logging
-import random
 import re
 import time
 import urllib.error
@@ -26,7 +27,13 @@ from sendgrid import SendGridAPIClient
 
 from digest.core.errors import ConfigError, SendError
 from digest.email.message import PreparedEdition, Recipient, clean_header, list_unsubscribe_headers
-from digest.sending.providers.base import Mailer, Outcome, SendResult, register
+from digest.sending.providers.base import (
+    Mailer,
+    Outcome,
+    ProviderUnavailable,
+    SendResult,
+    register,
+)
 from digest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -150,6 +157,15 @@ def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) 
     return "[" + ", ".join(parts) + "]"
 
 
+def _until_reset(exc: HTTPError) -> float | None:
+    """Seconds until X-RateLimit-Reset (a Unix time) on a 429, None when it is not given."""
+    try:
+        reset = float(exc.headers.get("X-RateLimit-Reset"))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return max(reset - time.time(), 0.0)
+
+
 def _errors(exc: HTTPError) -> list[dict[str, Any]]:
     try:
         found = json.loads(exc.body or b"{}").get("errors") or []
@@ -189,7 +205,7 @@ class _Body(str):
 
 @register
 class SendgridMailer(Mailer):
-    """POST /v3/mail/send with up to 1,000 personalizations; our own timeout and retries."""
+    """POST /v3/mail/send with up to 1,000 personalizations; waiting and retrying are the loop's."""
 
     name = "sendgrid"
     max_batch = 1000
@@ -200,7 +216,6 @@ class SendgridMailer(Mailer):
         self,
         settings: Settings,
         now: Callable[[], datetime],
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(settings, now)
         cfg = settings.sendgrid
@@ -212,7 +227,6 @@ class SendgridMailer(Mailer):
         # The client logs request headers (the API key among them) at DEBUG: keep it quiet.
         logging.getLogger("python_http_client").setLevel(logging.WARNING)
         self.client = SendGridAPIClient(api_key=cfg.api_key.get_secret_value(), host=cfg.host)
-        self.sleep = sleep
         self.requests = 0  # for the end-of-send log and tests
         self._shared: dict[int, str] = {}
 
@@ -232,21 +246,8 @@ class SendgridMailer(Mailer):
         )
         return str(response.headers.get("X-Message-Id") or "")
 
-    def _delay(self, attempt: int) -> float:
-        cfg = self.settings.sendgrid
-        delay = float(min(cfg.max_backoff, cfg.backoff * 2**attempt))
-        return delay * random.uniform(0.5, 1.0)
-
-    def _until_reset(self, exc: HTTPError, attempt: int) -> float:
-        try:
-            reset = float(exc.headers.get("X-RateLimit-Reset"))
-        except (TypeError, ValueError, AttributeError):
-            return self._delay(attempt)
-        wait: float = reset - time.time()
-        return min(self.settings.sendgrid.max_backoff, max(wait, 0.0)) + random.uniform(0, 0.05)
-
     def send(self, edition: PreparedEdition, batch: Sequence[Recipient]) -> list[SendResult]:
-        """Send the batch; one result per recipient."""
+        """Send the batch; one result per recipient, or ProviderUnavailable if it never left."""
         results: list[SendResult] = []
         self._send(edition, list(batch), results)
         return results
@@ -254,7 +255,6 @@ class SendgridMailer(Mailer):
     def _send(
         self, edition: PreparedEdition, batch: list[Recipient], results: list[SendResult]
     ) -> None:
-        attempt = 0
         while batch:
             items = personalizations_json(edition, batch)
             try:
@@ -282,26 +282,29 @@ class SendgridMailer(Mailer):
                     self._send(edition, batch[:half], results)
                     self._send(edition, batch[half:], results)
                     return
-                retryable = status == 429 or status >= 500
                 error = f"SendGrid {status}: {_first_message(exc)}"
-                if not retryable:
-                    raise SendError(error, hint="nothing was marked sent") from None
-                wait = self._until_reset(exc, attempt) if status == 429 else self._delay(attempt)
-            except (urllib.error.URLError, TimeoutError, HTTPException, OSError) as exc:
-                error = f"SendGrid unreachable: {exc}"
-                wait = self._delay(attempt)
-            else:
+                if status == 429:
+                    raise ProviderUnavailable(error, results, _until_reset(exc)) from None
+                if status >= 500:
+                    raise ProviderUnavailable(error, results) from None
+                raise SendError(error, hint="nothing was marked sent") from None
+            except urllib.error.URLError as exc:
+                # urllib wraps what fails while connecting and writing the request (refused,
+                # DNS, TLS, connect timeout): SendGrid cannot have read a whole request.
+                raise ProviderUnavailable(f"SendGrid unreachable: {exc.reason}", results) from None
+            except (TimeoutError, HTTPException, OSError) as exc:
+                # The whole request was written and the answer did not come (read timeout,
+                # reset, a truncated reply): SendGrid may have sent it. We do not guess.
+                error = f"SendGrid's answer was lost after the request was sent ({exc!r})"
+                log.error("%s: %d deliveries marked uncertain", error, len(batch))
                 results.extend(
-                    SendResult(r.delivery_id, Outcome.ACCEPTED, provider_id=message_id)
-                    for r in batch
+                    SendResult(r.delivery_id, Outcome.UNKNOWN, error=error) for r in batch
                 )
                 return
-            if attempt >= self.settings.sendgrid.max_retries:
-                log.warning("giving up on a batch of %d for now: %s", len(batch), error)
-                results.extend(SendResult(r.delivery_id, Outcome.RETRY, error=error) for r in batch)
-                return
-            attempt += 1
-            self.sleep(wait)
+            results.extend(
+                SendResult(r.delivery_id, Outcome.ACCEPTED, provider_id=message_id) for r in batch
+            )
+            return
 
     def _drop_rejected(
         self, exc: HTTPError, batch: list[Recipient], results: list[SendResult]
