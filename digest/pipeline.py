@@ -11,14 +11,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from digest.core.app import App
 from digest.core.errors import DigestError, NothingToSend
-from digest.editions.build import build_edition
 from digest.editions.lifecycle import LifecycleError, Status, transition
 from digest.email.message import PreparedEdition
 from digest.email.prepare import prepare, variants_of
-from digest.email.preview import PreviewFiles, preview_edition, reader, write_preview
 from digest.sending.endings import (
     SendCancelled,
     SendFailed,
@@ -43,11 +42,12 @@ from digest.store import deliveries, editions, story_edits
 from digest.store.articles import articles_since, sent_article_ids
 from digest.store.editions import EditionRow
 from digest.store.story_edits import last_sent_at
-from digest.stories.abstractive import make_summarizer
-from digest.stories.assemble import make_stories
 from digest.stories.select import History, select_articles, window_start
 from subscribers.addresses import normalise_email
 from subscribers.store import members_after, recipient_ids
+
+if TYPE_CHECKING:
+    from digest.email.preview import PreviewFiles
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,12 @@ def prepare_draft(
                 f"{settings.window_days} days back)",
                 hint="ingest articles first (`digest ingest PATH`), or widen window_days",
             )
+        # Grouping, summarising and building are imported only when a draft is built: a send
+        # of an approved edition (and every other command) starts without them.
+        from digest.editions.build import build_edition
+        from digest.stories.abstractive import make_summarizer
+        from digest.stories.assemble import make_stories
+
         number = current.number if current else editions.next_number(conn, newsletter)
         changes = story_edits.edits_for(conn, newsletter, number)
         groups = make_stories(
@@ -135,6 +141,8 @@ def preview(
 ) -> PreviewFiles:
     """Write the edition (the current draft by default) as HTML, text, .eml and index.html."""
     edition = find_edition(app, newsletter, number, now)
+    from digest.email.preview import preview_edition, write_preview
+
     return write_preview(app, preview_edition(app, edition, now, subscriber), out)
 
 
@@ -366,6 +374,8 @@ def send_test_copy(
     """
     edition = find_edition(app, newsletter, number, now)
     prepared: PreparedEdition = replace(prepare(app, edition), test=True)
+    from digest.email.preview import reader
+
     recipient = replace(reader(app, edition, None), email=normalise_email(to), name="")
     mailer = create_mailer(app.settings.provider, app.settings, app.clock)
     try:

@@ -19,7 +19,36 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-PG_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL")
+# The usual local server (trust auth, database `test`), used when DIGEST_TEST_POSTGRES_URL
+# does not name another: a fresh machine with PostgreSQL runs the PostgreSQL tests too.
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _choose_pg() -> tuple[str | None, str]:
+    """The PostgreSQL URL the tests use, and one line saying which (or why none)."""
+    chosen = os.environ.get("DIGEST_TEST_POSTGRES_URL")
+    if chosen:
+        return chosen, "PostgreSQL tests: DIGEST_TEST_POSTGRES_URL"
+    try:
+        engine = create_engine(normalise_url(LOCAL_PG), connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # no local server: the PostgreSQL tests skip, saying why
+        return None, (
+            f"PostgreSQL tests skip: DIGEST_TEST_POSTGRES_URL is not set and {LOCAL_PG} is "
+            f"not reachable ({type(exc).__name__})"
+        )
+    return LOCAL_PG, f"PostgreSQL tests: the local server at {LOCAL_PG}"
+
+
+PG_URL, PG_CHOICE = _choose_pg()
+
+
+def pytest_report_header() -> str:
+    """Say at the top of every run which PostgreSQL the tests use, if any."""
+    return PG_CHOICE
+
 
 NEWSLETTER_TOML = """
 base_url = "https://news.example.com"
@@ -53,7 +82,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _pg_reachable() -> str | None:
     if not PG_URL:
-        return "DIGEST_TEST_POSTGRES_URL is not set"
+        return PG_CHOICE
     try:
         engine = create_engine(normalise_url(PG_URL))
         with engine.connect():

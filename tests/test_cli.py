@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import json
+import subprocess
+import sys
 from email import policy
 from pathlib import Path
 
@@ -146,3 +148,64 @@ def test_every_command_has_help_and_is_documented() -> None:
             command = command.commands[part]  # type: ignore[attr-defined]
         assert command.help and "Example:" in command.help, f"{name} needs help with an example"
         assert f"digest {name}" in readme, f"`digest {name}` is missing from README.md"
+
+
+def test_the_command_table_matches_the_commands() -> None:
+    # `digest --help` reads COMMANDS instead of importing every command module.
+    import importlib
+
+    from digest.cli.root import COMMANDS
+
+    for module in {m for m, _ in COMMANDS.values()}:
+        importlib.import_module(f"digest.cli.{module}")
+    assert set(cli.commands) == set(COMMANDS)
+    for name, (module, short) in COMMANDS.items():
+        command = cli.commands[name]
+        assert command.callback is not None
+        assert command.callback.__module__ == f"digest.cli.{module}", name
+        assert command.get_short_help_str(limit=1000) == short, name
+
+
+HEAVY = ("numpy", "scipy", "sklearn", "trafilatura", "feedparser", "fastapi", "alembic")
+
+
+def _imported(code: str) -> set[str]:
+    """The heavy libraries a fresh interpreter has imported after running `code`."""
+    probe = f"import sys\n{code}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return set(filter(None, out.split(",")))
+
+
+def test_starting_a_command_imports_only_what_it_uses(tmp_path: Path) -> None:
+    # What `digest --help`, `digest send` and `digest subscribers` load before they run:
+    # none of the grouping, extraction, feed, web or migration libraries.
+    assert _imported("from digest.cli import cli") == set()
+    assert _imported("import digest.cli.send_cmd") == set()
+    assert _imported("import digest.cli.subscribers_cmd") == set()
+    # They come with the commands that use them.
+    assert "trafilatura" in _imported("import digest.cli.articles")
+    # A database already at head opens without alembic; a new one is migrated with it.
+    url = f"sqlite:///{tmp_path / 'head.db'}"
+    opening = f"from digest.core.db import open_database\nopen_database({url!r}).dispose()"
+    assert _imported(opening) == {"alembic"}
+    assert _imported(opening) == set()
+
+
+def test_demo_never_empties_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(mine)])
+    assert result.exit_code == 1
+    assert "was not made by `digest demo`; nothing was deleted" in result.output
+    assert (mine / "thesis.txt").read_text() == "years of work"
+    # Its own folder is emptied and made again; --force takes any folder.
+    own = tmp_path / "own"
+    assert CliRunner().invoke(cli, ["demo", "--dir", str(own)]).exit_code == 0
+    (own / "outbox" / "stale.eml").write_text("old")
+    assert CliRunner().invoke(cli, ["demo", "--dir", str(own)]).exit_code == 0
+    assert not (own / "outbox" / "stale.eml").exists()
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(mine), "--force"])
+    assert result.exit_code == 0 and not (mine / "thesis.txt").exists()

@@ -167,3 +167,57 @@ def test_a_newsletter_cannot_take_a_send_command_word(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(path, env={})
     assert "newsletters" in err.value.message and "command word" in err.value.message
+
+
+SECRETS = {
+    "DIGEST_SECRET_KEY": "short-secret",
+    "DIGEST_SENDGRID__API_KEY": "SG.very-secret-key",
+    "DIGEST_SMTP__PASSWORD": "smtp-secret-password",
+    "DIGEST_SUMMARIES__API_KEY": "summaries-secret-key",
+    "DIGEST_DATABASE_URL": "postgresql://me:db-secret-password@127.0.0.1:1/nothing",
+}
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_no_message_or_traceback_shows_a_secret(tmp_path: Path, verbose: bool) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    env = {**SECRETS, "DIGEST_ENVIRONMENT": "production", "DIGEST_HOME": str(tmp_path)}
+    args = ["-v"] if verbose else []
+    for command in (["config", "check"], ["send", "status", "weekly"], ["subscribers", "list"]):
+        result = CliRunner(env=env).invoke(cli, [*args, *command])
+        assert result.exit_code != 0
+        text = result.output + "".join(
+            __import__("traceback").format_exception(result.exception) if result.exception else []
+        )
+        assert "production needs" in text or "invalid settings" in text
+        for secret in SECRETS.values():
+            value = secret.rsplit(":", 1)[-1].split("@")[0] if "://" in secret else secret
+            assert value not in text, f"{value} shown by {command}"
+    # A malformed database URL is named without its password.
+    env = {"DIGEST_DATABASE_URL": "nonsense://me:db-secret-password@", "DIGEST_HOME": str(tmp_path)}
+    result = CliRunner(env=env).invoke(cli, ["subscribers", "list", "--list", "weekly"])
+    assert "db-secret-password" not in result.output and "***" in result.output
+
+
+def test_a_mistyped_environment_variable_is_warned_with_the_right_name(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    env = {
+        "DIGEST_PROVDER": "smtp",
+        "DIGEST_SENDGRID_API_KEY": "SG.x",
+        "DIGEST_SEND__RATE_LIMIT": "5",
+    }
+    result = CliRunner(env=env).invoke(cli, ["config", "check"])
+    assert result.exit_code == 0, result.output
+    assert "DIGEST_PROVDER sets no setting and is ignored; did you mean DIGEST_PROVIDER?" in (
+        result.output
+    )
+    assert "did you mean DIGEST_SENDGRID__API_KEY?" in result.output
+    assert "SG.x" not in result.output
+    assert "DIGEST_SEND__RATE_LIMIT" not in result.output.split("warning")[-1].split("\n")[0]
+    assert result.output.count("warning:") == 2

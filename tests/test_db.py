@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 
 import digest.web.models  # noqa: F401  (the web app's tables join Base.metadata on import)
 from digest.core.db import (
+    HEAD,
     create_db_engine,
     current_revision,
     downgrade,
@@ -19,6 +20,11 @@ from digest.core.db import (
 from digest.core.errors import StorageError
 from digest.core.models import Base
 from subscribers.models import SubscribersBase
+
+
+def test_head_constant_is_the_newest_migration() -> None:
+    # open_database compares with HEAD so that it need not import alembic at every start.
+    assert head_revision() == HEAD, "set digest.core.db.HEAD to the newest migration's revision"
 
 
 def test_open_database_migrates_on_first_use(db_url: str) -> None:

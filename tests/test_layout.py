@@ -9,6 +9,8 @@ so a lazy import cannot hide a step back up the flow.
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,3 +198,26 @@ def test_readme_layout_table_names_every_folder() -> None:
     )
     missing = [f for f in folders if f"`{f}/`" not in readme]
     assert not missing, f"README's layout table does not describe {missing}"
+
+
+def test_every_imported_package_is_declared() -> None:
+    # `pip install .` without our pins must give a working install: every top-level package
+    # our code imports is the standard library's, ours, or named in pyproject.toml.
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[\[<>=!~ ]", d, maxsplit=1)[0].lower().replace("-", "_") for d in declared}
+    # Import names that differ from their distribution's name.
+    names |= {"dotenv", "frontmatter", "markdown_it", "argon2", "sklearn", "yaml", "nh3"}
+    names |= {"email_validator", "psycopg", "multipart"}
+    found = set()
+    for package in ("digest", "subscribers"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    found |= {a.name.split(".")[0] for a in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    found.add(node.module.split(".")[0])
+    ours = {"digest", "subscribers", "_typeshed"}
+    missing = {m for m in found - ours - sys.stdlib_module_names if m.lower() not in names}
+    assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"

@@ -18,14 +18,20 @@ from digest.demo import run_demo
     type=click.Path(path_type=Path),
     default=Path(".demo"),
     show_default=True,
-    help="Fresh home for the demo's state (wiped first).",
+    help="Home for the demo's state: a new or empty folder, or one an earlier demo made "
+    "(emptied first).",
 )
-def demo(home: Path) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Empty --dir even if the demo did not make it (deletes its files).",
+)
+def demo(home: Path, force: bool) -> None:
     """Run the whole flow on the bundled sample: ingest, preview, send to the outbox.
 
     Example: digest demo --dir /tmp/digest-demo
     """
-    result = run_demo(home)
+    result = run_demo(home, force)
     c = console()
     counts = result.ingest.counts
     c.print(

@@ -1,19 +1,81 @@
-"""The `digest` group and its global options; domain errors become one line and exit 1 here."""
+"""The `digest` group and its global options; domain errors become one line and exit 1 here.
+
+Commands are imported when they are run, not when `digest` starts: `digest send` does not pay
+for the ingest, grouping and web libraries (see COMMANDS).
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from dotenv import find_dotenv, load_dotenv
 
-from digest.core.app import App, create_app
 from digest.core.errors import DigestError
 from digest.settings.loading import LoadedConfig, load_config
 from subscribers.errors import SubscribersError
+
+if TYPE_CHECKING:
+    from digest.core.app import App
+
+# Each top-level command: the module under digest.cli that defines it, and its one-line help
+# for `digest --help` (a test keeps both in step with the commands themselves).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "articles": ("articles", "Look at stored articles."),
+    "config": ("config_cmd", "Inspect settings."),
+    "db": ("db_cmd", "Manage the database schema."),
+    "demo": (
+        "demo_cmd",
+        "Run the whole flow on the bundled sample: ingest, preview, send to the outbox.",
+    ),
+    "edition": (
+        "schedule_cmd",
+        "See and move editions through their life: approve, reopen, cancel.",
+    ),
+    "extract": (
+        "sources_cmd",
+        "Print what ingestion would store for a file, folder or URL, without storing it.",
+    ),
+    "ingest": (
+        "articles",
+        "Read articles from PATHS (folders, files, feed or page URLs), or the configured sources.",
+    ),
+    "preview": (
+        "preview_cmd",
+        "Write the edition as a reader gets it: index.html (phone and desktop widths, text, "
+        "headers), the HTML, the text and the .eml.",
+    ),
+    "schedule": ("schedule_cmd", "The scheduler: list its jobs, run it."),
+    "send": ("send_cmd", "Send an edition, or see and steer a send in progress."),
+    "serve": ("web_cmd", "Run the web app: the editor's desk, subscribers' pages, the webhook."),
+    "sources": ("sources_cmd", "List, add, remove and check article sources."),
+    "stories": (
+        "stories_cmd",
+        'Group JSON Lines rows {"id", "title", "text", "published"?} of SOURCE into stories.',
+    ),
+    "story": (
+        "stories_cmd",
+        "Editors' changes to a draft's stories; they survive every rebuild of the draft.",
+    ),
+    "subscribers": (
+        "subscribers_cmd",
+        "Manage subscriber lists: members, consent, topics, suppression, import and export.",
+    ),
+    "summarize": (
+        "stories_cmd",
+        'Summarise each JSON Lines row {"id", "text", "title"?} of SOURCE (a file or -).',
+    ),
+    "templates": ("templates_cmd", "Customise the email templates."),
+    "test-send": (
+        "preview_cmd",
+        "Send one copy marked [TEST] through the configured provider; no delivery is recorded.",
+    ),
+    "users": ("web_cmd", "Accounts of the web app (roles: editor, operator)."),
+}
 
 
 @dataclass
@@ -24,20 +86,56 @@ class State:
     overrides: dict[str, Any] = field(default_factory=dict)
     verbose: bool = False
     _app: App | None = None
+    _warned: bool = False
 
     def loaded(self) -> LoadedConfig:
-        """The settings with their origins."""
-        return load_config(self.config, overrides=self.overrides)
+        """The settings with their origins; warns once about DIGEST_* variables set in vain."""
+        found = load_config(self.config, overrides=self.overrides)
+        if not self._warned:
+            self._warned = True
+            for warning in found.warnings:
+                click.secho(f"warning: {warning}", fg="yellow", err=True)
+        return found
 
     def app(self) -> App:
         """The services, built once."""
         if self._app is None:
+            from digest.core.app import create_app
+
             self._app = create_app(self.loaded().settings)
         return self._app
 
 
 class DigestGroup(click.Group):
     """A group that turns domain errors into one clear line and exit code 1 (or their own)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command, loaded or not."""
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, importing its module the first time it is asked for."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(f"digest.cli.{COMMANDS[cmd_name][0]}")
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from COMMANDS, so `digest --help` imports no command."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            if name in COMMANDS:
+                # Shortened as click shortens a loaded command's help.
+                text = click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)
+            else:
+                command = self.commands[name]
+                if command.hidden:
+                    continue
+                text = command.get_short_help_str(limit)
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; DigestError → message and hint on stderr, exit 1."""

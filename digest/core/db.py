@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from digest.core.errors import StorageError
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The newest migration's revision. A database already there opens without importing alembic
+# (a tenth of a second of every command's start); tests/test_db.py checks it against the
+# migrations folder, so a new migration cannot forget it.
+HEAD = "0016"
 
 
 def normalise_url(url: str) -> str:
@@ -29,20 +33,23 @@ def normalise_url(url: str) -> str:
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalise_url(url)
+    shown = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)  # never the password
+    hint = "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
     try:
         parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True, **kwargs)
     except ArgumentError:
+        raise StorageError(f"database_url {shown!r} is not a database URL", hint=hint) from None
+    except NoSuchModuleError:
         raise StorageError(
-            f"database_url {url!r} is not a database URL",
-            hint="use sqlite:///path/to/file.db or postgresql://user@host/dbname",
+            f"database_url {shown!r} names a database digest does not know", hint=hint
         ) from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -55,6 +62,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -64,16 +73,23 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at (None for an empty database)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return found[0] if len(found) == 1 else None
 
 
 def head_revision() -> str | None:
-    """The newest schema revision this code knows."""
+    """The newest schema revision in the migrations folder (read by alembic)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to `revision`."""
+    from alembic import command
+
     try:
         command.upgrade(_alembic_config(engine), revision)
     except OperationalError as exc:
@@ -85,6 +101,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Revert migrations down to `revision` ('base' empties the schema)."""
+    from alembic import command
+
     command.downgrade(_alembic_config(engine), revision)
 
 
@@ -98,7 +116,7 @@ def open_database(url: str) -> Engine:
             f"cannot open the database at {_safe(engine)}: {exc.orig}",
             hint="check database_url (or DIGEST_HOME) and that the server is reachable",
         ) from None
-    if current != head_revision():
+    if current != HEAD:
         upgrade(engine)
     return engine
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from digest.settings import Settings
 DEFAULT_CONFIG = Path("config/digest.toml")
 ENV_PREFIX = "DIGEST_"
 # Environment variables that steer loading itself or the tests, not settings.
-NON_SETTING_ENV = {"DIGEST_CONFIG", "DIGEST_TEST_POSTGRES_URL"}
+NON_SETTING_ENV = {"DIGEST_CONFIG", "DIGEST_TEST_POSTGRES_URL", "DIGEST_BENCH_POSTGRES_URL"}
 # Settings holding paths: relative values in a TOML file are relative to that file's folder.
 PATH_KEYS = {("home",), ("templates_dir",), ("outbox", "dir")}
 
@@ -38,6 +39,8 @@ class LoadedConfig:
     settings: Settings
     path: Path | None
     origins: dict[Key, str] = field(default_factory=dict)
+    # DIGEST_* variables that set nothing (a typo, most likely), each with a suggestion.
+    warnings: list[str] = field(default_factory=list)
 
     def origin(self, key: Key) -> str:
         """The layer that set `key` (or an enclosing table), else 'default'."""
@@ -74,7 +77,9 @@ def load_config(
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, origins), hint=_hint(config_path)) from None
-    return LoadedConfig(settings=settings, path=config_path, origins=origins)
+    return LoadedConfig(
+        settings=settings, path=config_path, origins=origins, warnings=_unknown_env(env)
+    )
 
 
 def load_settings(
@@ -165,6 +170,34 @@ def _env_values(env: Mapping[str, str]) -> list[tuple[Key, str, str]]:
     return out
 
 
+def _env_names(model: type[BaseModel] = Settings, prefix: str = ENV_PREFIX) -> list[str]:
+    """Every variable that sets something: DIGEST_PROVIDER, DIGEST_SENDGRID__API_KEY, ..."""
+    names = []
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            names += _env_names(ann, f"{prefix}{name.upper()}__")
+        else:
+            names.append(f"{prefix}{name.upper()}")
+    return names
+
+
+def _unknown_env(env: Mapping[str, str]) -> list[str]:
+    """A warning for each DIGEST_* variable that sets no setting, with the closest name."""
+    known = _env_names()
+    out = []
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in NON_SETTING_ENV:
+            continue
+        key = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+        if _is_scalar_setting(key):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        guess = f"; did you mean {close[0]}?" if close else ""
+        out.append(f"environment variable {name} sets no setting and is ignored{guess}")
+    return out
+
+
 def _is_scalar_setting(key: Key) -> bool:
     model: type[BaseModel] = Settings
     for i, part in enumerate(key):
@@ -204,12 +237,31 @@ def _explain(exc: ValidationError, origins: dict[Key, str]) -> str:
             )
             continue
         help_text = _help(key)
-        shown = "" if err["type"] == "missing" else f" = {err.get('input')!r}"
+        shown = "" if err["type"] == "missing" else _shown(key, err.get("input"))
         message = err["msg"].removeprefix("Value error, ")
         lines.append(
             f"{where}: {dotted}{shown}: {message}" + (f" — {help_text}" if help_text else "")
         )
     return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def _shown(key: Key, value: Any) -> str:
+    """The offending value for the message, never a secret.
+
+    A whole table (an error about several settings together) is not shown at all: it would
+    hold the API key, the SMTP password and the secret key; a secret setting shows as
+    hidden; a URL loses its password.
+    """
+    if not key or isinstance(value, dict | list):
+        return ""
+    model = _model_at(key[:-1])
+    info = model.model_fields.get(key[-1]) if model else None
+    if info is not None and "SecretStr" in str(info.annotation):
+        return " = (hidden)"
+    return " = " + _URL_PASSWORD.sub(r"\1***@", repr(value))
 
 
 def _origin(origins: dict[Key, str], key: Key) -> str:

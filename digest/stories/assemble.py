@@ -18,7 +18,6 @@ from datetime import datetime
 
 from digest.settings import NewsletterSettings, StoriesSettings
 from digest.store.articles import ArticleRecord
-from digest.stories.grouping import Item, group
 from digest.stories.summarize import Document, summarize_documents
 
 # The lead outweighs the other sources when picking summary sentences.
@@ -82,6 +81,9 @@ def make_stories(
     The same inputs give the same stories in the same order.
     """
     ordered = sorted(articles, key=lambda a: (a.published_at, a.id))
+    # Grouping needs numpy: imported when stories are made, not by every reader of editions.
+    from digest.stories.grouping import Item, group
+
     items = [Item(a.title, a.text, a.published_at) for a in ordered]
     groups = group(
         items,
