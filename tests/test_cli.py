@@ -209,3 +209,30 @@ def test_demo_never_empties_a_folder_it_did_not_make(tmp_path: Path) -> None:
     assert not (own / "outbox" / "stale.eml").exists()
     result = CliRunner().invoke(cli, ["demo", "--dir", str(mine), "--force"])
     assert result.exit_code == 0 and not (mine / "thesis.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("postgresql://me:pw-secret@127.0.0.1:1/x", "cannot open the database at"),
+        ("mysql://me:pw-secret@localhost/x", "SQLite or PostgreSQL, not mysql"),
+        ("postgresql+nodriver://me:pw-secret@x/y", "is not a database URL"),
+    ],
+)
+def test_a_database_that_cannot_be_used_is_one_line_not_a_traceback(url: str, said: str) -> None:
+    for command in (["db", "upgrade"], ["subscribers", "counts"]):
+        result = CliRunner().invoke(cli, ["--database-url", url, *command])
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit)  # handled, not raised through
+        assert said in result.output and "hint:" in result.output
+        assert "Traceback" not in result.output and "pw-secret" not in result.output
+
+
+def test_serve_on_a_taken_port_is_one_line() -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output

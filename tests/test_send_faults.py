@@ -323,3 +323,22 @@ def test_progress_has_a_real_total_and_counts_each_reader_once(
     assert total[0] == 95 and done[0] == 95
     assert report.summary.counts["sent"] == 95 and report.summary.counts["retried"] == 3
     app.close()
+
+
+def test_the_rate_limit_is_spent_only_on_messages_that_go() -> None:
+    from digest.sending.throttle import TokenBucket
+
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    bucket = TokenBucket(10.0, burst=100, clock=lambda: clock[0], sleep=sleep)
+    bucket.take(100)  # a batch reserved before its claim...
+    bucket.put_back(100)  # ...that found nobody to send (planning not done yet)
+    bucket.take(100)
+    assert slept == []  # the empty look cost nothing
+    bucket.take(50)
+    assert slept == [5.0]  # 50 messages at 10/s

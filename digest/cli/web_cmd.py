@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from digest.cli.root import State, cli
+from digest.core.errors import DigestError
 
 
 @cli.command()
@@ -22,13 +23,29 @@ def serve(state: State, host: str | None, port: int | None) -> None:
 
     app = state.app()
     web = app.settings.web
+    where, number = host or web.host, port or web.port
+    _check_port(where, number)
     uvicorn.run(
         create_web_app(app),
-        host=host or web.host,
-        port=port or web.port,
+        host=where,
+        port=number,
         proxy_headers=True,
         log_level="info",
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """One clear line when the address is taken, instead of uvicorn's log lines."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise DigestError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="another program (perhaps another `digest serve`) uses it; pick one with --port",
+        ) from None
 
 
 @cli.group()

@@ -37,6 +37,12 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     hint = "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
     try:
         parsed = make_url(url)
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise StorageError(
+                f"database_url {shown!r}: digest stores its data in SQLite or PostgreSQL, "
+                f"not {parsed.get_backend_name()}",
+                hint=hint,
+            )
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -72,10 +78,16 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision the database is at (None for an empty database)."""
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except OperationalError as exc:
+        raise StorageError(
+            f"cannot open the database at {_safe(engine)}: {str(exc.orig).splitlines()[0]}",
+            hint="check database_url (or DIGEST_HOME) and that the server is reachable",
+        ) from None
     return found[0] if len(found) == 1 else None
 
 
@@ -109,14 +121,7 @@ def downgrade(engine: Engine, revision: str) -> None:
 def open_database(url: str) -> Engine:
     """An engine whose schema is at head: migrations run on first use."""
     engine = create_db_engine(url)
-    try:
-        current = current_revision(engine)
-    except OperationalError as exc:
-        raise StorageError(
-            f"cannot open the database at {_safe(engine)}: {exc.orig}",
-            hint="check database_url (or DIGEST_HOME) and that the server is reachable",
-        ) from None
-    if current != HEAD:
+    if current_revision(engine) != HEAD:
         upgrade(engine)
     return engine
 

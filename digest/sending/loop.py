@@ -237,6 +237,7 @@ def run_send(
             return None
         bucket.take(size)  # before the claim: nobody waits here holding readers
         if stopping():
+            bucket.put_back(size)
             return None
         reasons: dict[int, str] = {}
         with conn.begin():
@@ -273,6 +274,8 @@ def run_send(
             if gone:
                 errors: dict[int, str | None] = {d: reasons[d] for d in gone}
                 deliveries.mark(conn, gone, "skipped", now(), errors=errors)
+        if len(copies) < size:  # tokens are spent only on messages that go
+            bucket.put_back(size - len(copies))
         if not claimed:
             return when_none(conn, after, pending)
         batch = [

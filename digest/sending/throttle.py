@@ -43,3 +43,10 @@ class TokenBucket:
                 pause = (need - self.tokens) / self.rate
                 self.sleep(pause)
                 waited += pause
+
+    def put_back(self, n: int) -> None:
+        """Return tokens taken for messages that were not sent (a smaller or empty batch)."""
+        if self.rate <= 0 or n <= 0:
+            return
+        with self.lock:
+            self.tokens = min(self.capacity, self.tokens + n)
