@@ -353,6 +353,108 @@ def smtp_rate(count: int = 300) -> None:
     )
 
 
+# `digest ARGS` in a child that writes its CPU seconds and pid to BENCH_OUT as it exits.
+_CHILD = """
+import atexit, os, resource, sys
+def report():
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    with open(os.environ["BENCH_OUT"], "w") as out:
+        out.write(f"{use.ru_utime + use.ru_stime} {os.getpid()}")
+atexit.register(report)
+from digest.cli import main
+sys.argv = ["digest", *sys.argv[1:]]
+main()
+"""
+
+
+def _workers(base: str, n: int, joiners: int) -> tuple[list[float], list[int]]:
+    """Send n readers with `digest send` and `joiners` `--worker` processes on PostgreSQL.
+
+    Returns each process's CPU seconds and the readers it sent (by the pid in claimed_by).
+    """
+    url, drop = postgres_url(base)
+    try:
+        with fake_sendgrid() as fake:
+            home = Path(tempfile.mkdtemp())
+            app = make(home, url, fake)
+            fill(app, n)
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
+                "DIGEST_CONFIG": str(home / "digest.toml"),
+                "DIGEST_HOME": str(home),
+                "DIGEST_DATABASE_URL": url,
+                "DIGEST_PROVIDER": "sendgrid",
+                "DIGEST_SENDGRID__HOST": fake,
+                "DIGEST_SENDGRID__API_KEY": "SG.test-key",
+                "DIGEST_SEND__CONCURRENCY": "2",
+            }
+            outs = [home / f"cpu{i}.txt" for i in range(1 + joiners)]
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-c", _CHILD, "send", "weekly"],
+                    cwd=ROOT,
+                    env={**env, "BENCH_OUT": str(outs[0])},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            ]
+            # The others join once the send has started (the edition is `sending`).
+            while joiners:
+                with app.engine.connect() as conn:
+                    started = conn.execute(
+                        text("SELECT count(*) FROM editions WHERE status = 'sending'")
+                    ).scalar()
+                if started:
+                    break
+                time.sleep(0.01)
+            for i in range(1, 1 + joiners):
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", _CHILD, "send", "weekly", "--worker"],
+                        cwd=ROOT,
+                        env={**env, "BENCH_OUT": str(outs[i])},
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+            for proc in procs:
+                proc.wait()
+            got = stats(fake)
+            assert got["recipients"] == n and got["max_per_recipient"] == 1, got
+            with app.engine.connect() as conn:
+                sent_by = dict(
+                    conn.execute(
+                        text(
+                            "SELECT split_part(claimed_by, ':', 2), count(*) FROM deliveries "
+                            "WHERE status = 'sent' GROUP BY 1"
+                        )
+                    ).all()
+                )
+            app.close()
+        cpus, shares = [], []
+        for out in outs:
+            cpu, pid = out.read_text().split()
+            cpus.append(float(cpu))
+            shares.append(int(sent_by.get(pid, 0)))
+        return cpus, shares
+    finally:
+        drop()
+
+
+def two_workers(base: str, n: int = 200_000) -> None:
+    """Does a second `--worker` add throughput? Its share, and CPU per reader against one."""
+    [alone], _ = _workers(base, n, 0)
+    cpus, shares = _workers(base, n, 1)
+    per_one, per_two = alone / n, sum(cpus) / n
+    split = " / ".join(f"{s / n:.0%}" for s in shares)
+    print(
+        f"  PostgreSQL, {n:,} readers: one `digest send` {alone:.2f} CPU-s; with a `--worker` "
+        f"beside it the shares are {split} (target 40-60% each) and together "
+        f"{sum(cpus):.2f} CPU-s, {per_two / per_one - 1:+.0%} CPU per reader against one "
+        "worker (target within 10%)"
+    )
+
+
 def postgres_url(base: str) -> tuple[str, Any]:
     """A fresh schema on the server at `base`; returns its URL and a cleanup."""
     from digest.core.db import normalise_url
@@ -395,6 +497,7 @@ def main(argv: list[str] | None = None) -> None:
             end_to_end(url, args.n, "PostgreSQL")
         finally:
             drop()
+        two_workers(args.postgres)
     else:
         print("  PostgreSQL: skipped (set DIGEST_BENCH_POSTGRES_URL)")
     startup()
