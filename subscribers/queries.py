@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from subscribers.models import Membership, MembershipTopic, Subscriber
 
@@ -32,20 +32,52 @@ def list_members(
     per_page: int = 50,
 ) -> list[MemberRow]:
     """One page of memberships, by list then subscriber id, filtered as asked."""
-    query = select(
-        Subscriber.id,
-        Subscriber.email,
-        Subscriber.name,
-        Membership.list_name,
-        Membership.status,
-        Membership.status_changed_at,
-    ).join(Membership, Membership.subscriber_id == Subscriber.id)
+    query = (
+        select(
+            Subscriber.id,
+            Subscriber.email,
+            Subscriber.name,
+            Membership.list_name,
+            Membership.status,
+            Membership.status_changed_at,
+        )
+        .join(Membership, Membership.subscriber_id == Subscriber.id)
+        .where(*_filters(list_name, status, topic))
+        .order_by(Membership.list_name, Subscriber.id)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    )
+    return [MemberRow(*row) for row in conn.execute(query)]
+
+
+def count_members(
+    conn: Connection,
+    *,
+    list_name: str | None = None,
+    status: str | None = None,
+    topic: str | None = None,
+) -> int:
+    """How many memberships list_members pages through with the same filters."""
+    query = (
+        select(func.count())
+        .select_from(Subscriber)
+        .join(Membership, Membership.subscriber_id == Subscriber.id)
+        .where(*_filters(list_name, status, topic))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _filters(
+    list_name: str | None, status: str | None, topic: str | None
+) -> list[ColumnElement[bool]]:
+    """Conditions on a membership (joined to its subscriber) for the filters given."""
+    found: list[ColumnElement[bool]] = []
     if list_name is not None:
-        query = query.where(Membership.list_name == list_name)
+        found.append(Membership.list_name == list_name)
     if status is not None:
-        query = query.where(Membership.status == status)
+        found.append(Membership.status == status)
     if topic is not None:
-        query = query.where(
+        found.append(
             select(MembershipTopic.membership_id)
             .where(
                 MembershipTopic.membership_id == Membership.id,
@@ -53,12 +85,7 @@ def list_members(
             )
             .exists()
         )
-    query = (
-        query.order_by(Membership.list_name, Subscriber.id)
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
-    )
-    return [MemberRow(*row) for row in conn.execute(query)]
+    return found
 
 
 def counts(conn: Connection, list_name: str | None = None) -> dict[str, dict[str, int]]:

@@ -236,3 +236,72 @@ def test_serve_on_a_taken_port_is_one_line() -> None:
         result = CliRunner().invoke(cli, ["serve", "--port", str(port)])
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
+
+
+def test_paths_typed_on_the_command_line_are_relative_to_where_they_were_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_dir, work = tmp_path / "cfg", tmp_path / "typed-here"
+    config_dir.mkdir()
+    work.mkdir()
+    config = config_dir / "digest.toml"
+    config.write_text('[newsletters.w]\ntitle = "W"\ntags = ["a"]\n')
+    (work / "tiny.xml").write_bytes((FIXTURES / "feeds" / "atom10.xml").read_bytes())
+    (config_dir / "near.xml").write_bytes((FIXTURES / "feeds" / "atom10.xml").read_bytes())
+    monkeypatch.chdir(work)
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["--config", str(config), "sources", "add", "far", "tiny.xml"]).exit_code
+        == 0
+    )
+    near = runner.invoke(
+        cli, ["--config", str(config), "sources", "add", "near", "../cfg/near.xml"]
+    )
+    assert near.exit_code == 0
+    text = config.read_text()
+    assert f'location = "{work / "tiny.xml"}"' in text  # outside the config's folder: absolute
+    assert 'location = "near.xml"' in text  # inside it: relative to the file, as it is read
+    checked = runner.invoke(cli, ["--config", str(config), "sources", "check"])
+    assert checked.exit_code == 0, checked.output
+    # The hint of `templates copy` prints a value that works as it is.
+    copied = runner.invoke(cli, ["--config", str(config), "templates", "copy", "mine"])
+    value = copied.output.rsplit('templates_dir = "', 1)[1].split('"')[0]
+    config.write_text(f'templates_dir = "{value}"\n' + config.read_text())
+    used = runner.invoke(cli, ["--config", str(config), "templates", "check"])
+    assert used.exit_code == 0, used.output
+
+
+def test_schedule_run_says_what_it_will_do_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    config = tmp_path / "s.toml"
+    config.write_text(
+        'base_url = "https://n.example.com"\nsecret_key = "a-long-enough-secret-key"\n'
+        '[sender]\nname = "W"\nemail = "w@n.example.com"\npostal_address = "1 St"\n'
+        '[newsletters.w]\ntitle = "W"\ntags = ["a"]\nschedule = "weekly mon 08:00"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+    env["DIGEST_HOME"] = str(tmp_path / "home")
+    command = ["--config", str(config), "schedule", "run"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from digest.cli import main; main()", *command],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if "scheduler running" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+    text = "".join(seen)
+    assert "send:w" in text and "draft:w" in text and "Mon 2026-12-" in text
+    assert "Ctrl-C (or SIGTERM) stops it" in text

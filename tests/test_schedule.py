@@ -48,6 +48,43 @@ def test_nonsense_lists_the_accepted_forms(spec: str) -> None:
     assert "weekly mon 08:00" in str(err.value) and "cron" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        ("0 8 * * 9", "weekday 9 does not exist"),
+        ("0 8 * * 1-9", "weekday 9 does not exist"),
+        ("0 0 30 2 *", "never fire"),
+        ("0 0 31 4,6,9,11 *", "never fire"),
+        ("60 8 * * 1", "60"),
+    ],
+)
+def test_well_formed_cron_that_cannot_fire_is_refused(spec: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        parse_schedule(spec, "Europe/Warsaw")
+
+
+def test_cron_on_29_february_and_sunday_as_7_are_accepted() -> None:
+    after = datetime(2026, 12, 2, tzinfo=UTC)
+    assert next_fire(parse_schedule("0 0 29 2 *", "UTC"), after) == datetime(
+        2028, 2, 29, tzinfo=UTC
+    )
+    sunday = next_fire(parse_schedule("0 8 * * 7", "UTC"), after)
+    assert sunday is not None and sunday.weekday() == 6
+
+
+def test_nonsense_cron_is_refused_by_config_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    path = tmp_path / "d.toml"
+    path.write_text('[newsletters.w]\ntitle = "W"\ntags = ["a"]\nschedule = "0 8 * * 9"\n')
+    for command in (["config", "check"], ["schedule", "list"]):
+        result = CliRunner().invoke(cli, ["--config", str(path), *command])
+        assert result.exit_code == 1
+        assert "newsletters.w.schedule" in result.output and "weekday 9" in result.output
+
+
 def test_bad_schedule_in_config_names_the_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "d.toml"
     path.write_text('[newsletters.w]\ntitle = "W"\ntags = ["a"]\nschedule = "fortnightly"\n')

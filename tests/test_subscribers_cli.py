@@ -109,3 +109,15 @@ def test_pending_add_writes_a_confirmation_that_confirms(
         assert "active" in run(*cfg, "subscribers", "show", "pat@example.com")
     finally:
         app.close()
+
+
+def test_list_has_a_header_and_a_total_across_pages(cfg: list[str]) -> None:
+    for i in range(3):
+        run(*cfg, "subscribers", "add", f"p{i}@example.com", "--list", "weekly", "--consent", "t")
+    out = run(*cfg, "subscribers", "list", "--list", "weekly", "--per-page", "2", "--page", "2")
+    lines = out.splitlines()
+    assert lines[0] == "email\tname\tlist\tstatus"
+    assert lines[1].startswith("p2@example.com\t")
+    assert lines[-1] == "3-3 of 3 memberships (page 2 of 2)"
+    out = run(*cfg, "subscribers", "list", "--list", "nobody")
+    assert out.strip() == "none of 0 memberships (page 1 of 1)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -30,3 +31,18 @@ def parse_since(value: str, now: datetime) -> datetime:
             param_hint="--since",
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def path_for_config(typed: str, config: Path | None) -> str:
+    """A path typed on the command line (relative to where it was typed), as the config file
+    should hold it: relative to the file's folder (which is how the file's paths are read),
+    or absolute when it lies elsewhere or there is no file. URLs are left as they are."""
+    if "://" in typed:
+        return typed
+    where = Path(typed).expanduser().resolve()
+    if config is None:
+        return str(where)
+    folder = config.resolve().parent
+    if where.is_relative_to(folder):
+        return where.relative_to(folder).as_posix()
+    return str(where)

@@ -8,6 +8,7 @@ import click
 
 from digest.cli.common import console
 from digest.cli.root import cli
+from digest.core.text import counted
 from digest.demo import run_demo
 
 
@@ -41,7 +42,9 @@ def demo(home: Path, force: bool) -> None:
     c.print(f"imported {result.subscribers.added} subscribers")
     content = result.preview.edition.content
     c.print(f"built edition {content.number}: [bold]{content.subject}[/]")
-    c.print(f"  {len(content.stories)} stories in {len(content.sections)} sections")
+    c.print(
+        f"  {counted(len(content.stories), 'story')} in {counted(len(content.sections), 'section')}"
+    )
     c.print(f"preview: {result.preview.html}")
     c.print(f"         {result.preview.text}")
     c.print(f"sent {result.send.summary.counts['sent']} emails to the outbox: {result.outbox}")

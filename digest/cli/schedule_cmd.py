@@ -10,6 +10,7 @@ from rich.table import Table
 
 from digest.cli.common import console
 from digest.cli.root import State, cli
+from digest.core.app import App
 from digest.editions.editorial import act, find_edition
 from digest.editions.lifecycle import history
 from digest.pipeline import send as send_edition
@@ -143,7 +144,11 @@ def schedule_list(state: State) -> None:
 
     Example: digest schedule list
     """
-    app = state.app()
+    console().print(_job_table(state.app()))
+
+
+def _job_table(app: App) -> Table:
+    """The jobs (synced with the config first) with each one's next run in its time zone."""
     table = Table("job", "what", "next run")
     for job_id, name, next_run in stored_jobs(app):
         target = job_id.split(":", 1)[1]
@@ -151,7 +156,7 @@ def schedule_list(state: State) -> None:
         tz = ZoneInfo((nl.timezone if nl else None) or app.settings.timezone)
         when = f"{next_run.astimezone(tz):%a %Y-%m-%d %H:%M %Z}" if next_run else "paused"
         table.add_row(job_id, name, when)
-    console().print(table)
+    return table
 
 
 @schedule.command("run")
@@ -163,4 +168,8 @@ def schedule_run(state: State) -> None:
 
     Example: digest schedule run
     """
-    run_scheduler(state.app(), reload=lambda: state.loaded().settings)
+    app = state.app()
+    c = console()
+    c.print(_job_table(app))
+    c.print("scheduler running; Ctrl-C (or SIGTERM) stops it")
+    run_scheduler(app, reload=lambda: state.loaded().settings)

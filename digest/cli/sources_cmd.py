@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import click
 from rich.table import Table
 
-from digest.cli.common import console
+from digest.cli.common import console, path_for_config
 from digest.cli.root import State, cli
 from digest.core.errors import ConfigError, IngestError
 from digest.ingest.fetch import Fetcher
@@ -93,11 +93,14 @@ def add(
     Example: digest sources add city-news https://news.example.org/feed.xml --tag city --interval 1h
     """
     path = _config_file(state)
+    # A file typed here is relative to this folder; the config file reads its own relative
+    # paths from its folder, so it is stored the way the file will read it back.
+    location = path_for_config(location, path)
     fields = {"kind": kind, "location": location, "tags": list(tags), "enabled": not disabled}
     if interval:
         fields["interval"] = interval
     path.write_text(add_source(path.read_text(encoding="utf-8"), name, fields), encoding="utf-8")
-    click.echo(f"added source {name} ({kind}) to {path}")
+    click.echo(f"added source {name} ({kind}, {location}) to {path}")
 
 
 @sources.command("remove")

@@ -11,13 +11,14 @@ import click
 from sqlalchemy import Connection
 
 from digest.cli.root import State, cli
+from digest.core.text import counted
 from digest.sending.confirmations import send_confirmation
 from subscribers import ops
 from subscribers.errors import NotFound
 from subscribers.export import export_list
 from subscribers.importer import ImportInterrupted, ImportSummary, import_file, read_report
 from subscribers.models import Method, Status
-from subscribers.queries import counts, list_members
+from subscribers.queries import count_members, counts, list_members
 from subscribers.suppression import suppress, unsuppress
 
 STATUSES = [s.value for s in Status]
@@ -204,11 +205,19 @@ def list_(
         rows = list_members(
             conn, list_name=list_name, status=status, topic=topic, page=page, per_page=per_page
         )
-    for r in rows:
-        if as_json:
+        total = count_members(conn, list_name=list_name, status=status, topic=topic)
+    if as_json:
+        for r in rows:
             click.echo(json.dumps(asdict(r), default=str, ensure_ascii=False))
-        else:
-            click.echo(f"{r.email}\t{r.name}\t{r.list_name}\t{r.status}")
+        return
+    if rows:
+        click.echo("email\tname\tlist\tstatus")
+    for r in rows:
+        click.echo(f"{r.email}\t{r.name}\t{r.list_name}\t{r.status}")
+    first = (max(page, 1) - 1) * per_page
+    shown = f"{first + 1:,}-{first + len(rows):,} of " if rows else "none of "
+    pages = max(1, -(-total // per_page))
+    click.echo(f"{shown}{counted(total, 'membership')} (page {max(page, 1)} of {pages})", err=True)
 
 
 def _subscriber(conn: Connection, email: str) -> int:

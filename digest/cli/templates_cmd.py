@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from digest.cli.common import console
+from digest.cli.common import console, path_for_config
 from digest.cli.root import State, cli
 from digest.email.templates_admin import check_templates, copy_templates, overridden
 
@@ -19,14 +19,18 @@ def templates() -> None:
 @templates.command("copy")
 @click.argument("dest", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-def copy(dest: Path, force: bool) -> None:
+@click.pass_obj
+def copy(state: State, dest: Path, force: bool) -> None:
     """Copy the built-in email templates into DEST; set templates_dir = DEST to use them.
 
     Example: digest templates copy ./my-templates
     """
     for path in copy_templates(dest, force):
         click.echo(str(path))
-    click.echo(f'now set templates_dir = "{dest}" in digest.toml; keep only the files you change')
+    config = state.loaded().path
+    value = path_for_config(str(dest), config)
+    where = f"in {config}" if config else "in your digest.toml"
+    click.echo(f'now set templates_dir = "{value}" {where}; keep only the files you change')
 
 
 @templates.command("check")

@@ -6,6 +6,7 @@ import click
 
 from digest.cli.root import State, cli
 from digest.core.errors import DigestError
+from digest.core.text import counted
 
 
 @cli.command()
@@ -101,5 +102,8 @@ def users_list(state: State) -> None:
     app = state.app()
     with app.engine.connect() as conn:
         found = list_users(conn)
+    if found:
+        click.echo("username\trole\temail")
     for u in found:
-        click.echo(f"{u.username}\t{u.role}\t{u.email}")
+        click.echo(f"{u.username}\t{u.role}\t{u.email or ''}")
+    click.echo(counted(len(found), "account"), err=True)

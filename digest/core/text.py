@@ -100,3 +100,10 @@ def shorten(text: str, max_words: int) -> str:
     if len(words) <= max_words:
         return text
     return " ".join(words[:max_words]).rstrip(",;:") + "…"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """'1 story', '2 stories', '1,000 readers': a count with its noun in the right number."""
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n:,} {plural or (noun[:-1] + 'ies' if noun.endswith('y') else noun + 's')}"

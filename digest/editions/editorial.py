@@ -19,7 +19,7 @@ def find_edition(app: App, newsletter: str, number: int | None) -> EditionRow:
             else editions.open_edition(conn, newsletter)
         )
     if row is None:
-        which = f"edition {number}" if number else "an open edition"
+        which = f"edition {number}" if number else "open edition"
         raise DigestError(
             f"{newsletter} has no {which}",
             hint=f"`digest edition list {newsletter}` shows its editions; "

@@ -50,10 +50,16 @@ def parse_schedule(text: str, tz: str) -> CronTrigger:
         fields = spec.split(" ")
         if len(fields) == 5:
             minute, hour, day, month, dow = fields
-            return CronTrigger(
+            trigger = CronTrigger(
                 minute=minute, hour=hour, day=day, month=month,
                 day_of_week=_cron_weekdays(dow), timezone=zone,
             )  # fmt: skip
+            # '0 0 30 2 *' is well formed and names no real date: refuse it rather than
+            # accept a schedule that never sends. (A fixed start: nothing here reads the clock;
+            # APScheduler looks years ahead, so 29 February is found.)
+            if trigger.get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=zone)) is None:
+                raise ValueError("it names no date that exists, so it would never fire")
+            return trigger
     except ValueError as exc:
         raise ValueError(f"schedule {text!r}: {exc}; accepted forms: {', '.join(FORMS)}") from None
     raise ValueError(f"schedule {text!r} is not understood; accepted forms: {', '.join(FORMS)}")
@@ -61,7 +67,15 @@ def parse_schedule(text: str, tz: str) -> CronTrigger:
 
 def _cron_weekdays(field: str) -> str:
     """Cron numbers weekdays 0–7 from Sunday; APScheduler from Monday: translate to names."""
-    return re.sub(r"\d+", lambda m: _CRON_DAYS[int(m[0]) % 7], field)
+
+    def name(m: re.Match[str]) -> str:
+        if int(m[0]) > 7:
+            raise ValueError(
+                f"weekday {m[0]} does not exist: cron weekdays are 0-7 (0 and 7 are Sunday)"
+            )
+        return _CRON_DAYS[int(m[0]) % 7]
+
+    return re.sub(r"\d+", name, field)
 
 
 class LeadTrigger(BaseTrigger):  # type: ignore[misc]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from digest.core.app import App
+from digest.core.text import counted
 from digest.sending.oneoff import send_one_off
 from digest.store.editions import EditionRow
 
@@ -25,7 +26,7 @@ def draft_ready_text(app: App, edition: EditionRow, send_at: datetime | None) ->
     needs = s.newsletter(edition.newsletter).approval == "required"
     lines = [
         f"Edition {content.number} of {content.title} is ready for review: {content.subject}",
-        f"{len(content.stories)} stories in {len(content.sections)} sections.",
+        f"{counted(len(content.stories), 'story')} in {counted(len(content.sections), 'section')}.",
         "",
         f"Preview: {s.base_url}/desk/editions/{edition.id}",
         f"or: digest preview {edition.newsletter}",
