@@ -296,25 +296,22 @@ def run_send(
         for r in batch:
             by_copy.setdefault(id(copies[r.delivery_id]), []).append(r)
         results: list[SendResult] = []
+
+        def record_part() -> None:
+            """The answers given so far are recorded; the rest were never handed over."""
+            answered = {res.delivery_id for res in results}
+            took = [r for r in batch if r.delivery_id in answered]
+            _record(conn, results, took, worker, now(), opts.retry, attempts, done)
+            with conn.begin():
+                rest = [r.delivery_id for r in batch if r.delivery_id not in answered]
+                deliveries.release(conn, rest, worker, now())
+
         try:
             for group in by_copy.values():
                 results += mailer.send(copies[group[0].delivery_id], group)
         except ProviderUnavailable as exc:
             results += exc.results
-            answered = {res.delivery_id for res in results}
-            _record(
-                conn,
-                results,
-                [r for r in batch if r.delivery_id in answered],
-                worker,
-                now(),
-                opts.retry,
-                attempts,
-                done,
-            )
-            with conn.begin():
-                rest = [r.delivery_id for r in batch if r.delivery_id not in answered]
-                deliveries.release(conn, rest, worker, now())
+            record_part()
             done["retried"] += 1
             count(done)
             wait = outage.failed(exc.reason, now(), exc.retry_after)
@@ -333,20 +330,7 @@ def run_send(
         except SendError:
             # The provider refused the send (credentials, sender): this group went nowhere;
             # groups it already took are recorded, the rest go back to pending.
-            answered = {res.delivery_id for res in results}
-            _record(
-                conn,
-                results,
-                [r for r in batch if r.delivery_id in answered],
-                worker,
-                now(),
-                opts.retry,
-                attempts,
-                done,
-            )
-            with conn.begin():
-                rest = [r.delivery_id for r in batch if r.delivery_id not in answered]
-                deliveries.release(conn, rest, worker, now())
+            record_part()
             raise
         outage.ended()
         _record(conn, results, batch, worker, now(), opts.retry, attempts, done)
