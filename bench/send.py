@@ -178,6 +178,19 @@ def end_to_end(db_url: str, n: int, label: str) -> float:
     return rate
 
 
+def _child_env(home: Path, db_url: str, fake: str) -> dict[str, str]:
+    """The environment of a `digest` child that uses `home` (set up by make) and the fake."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
+        "DIGEST_CONFIG": str(home / "digest.toml"),
+        "DIGEST_HOME": str(home),
+        "DIGEST_DATABASE_URL": db_url,
+        "DIGEST_PROVIDER": "sendgrid",
+        "DIGEST_SENDGRID__HOST": fake,
+        "DIGEST_SENDGRID__API_KEY": "SG.test-key",
+    }
+
+
 # Run as `digest send` in a child: at its first request, what the process has cost so far.
 _STARTUP = """
 import os, resource, sys
@@ -205,16 +218,7 @@ def startup(n: int = 2000) -> None:
         fill(app, n)
         app.close()
         out = home / "startup.txt"
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
-            "BENCH_OUT": str(out),
-            "DIGEST_CONFIG": str(home / "digest.toml"),
-            "DIGEST_HOME": str(home),
-            "DIGEST_DATABASE_URL": f"sqlite:///{home / 'digest.db'}",
-            "DIGEST_PROVIDER": "sendgrid",
-            "DIGEST_SENDGRID__HOST": url,
-            "DIGEST_SENDGRID__API_KEY": "SG.test-key",
-        }
+        env = {**_child_env(home, f"sqlite:///{home / 'digest.db'}", url), "BENCH_OUT": str(out)}
         subprocess.run(
             [sys.executable, "-c", _STARTUP], cwd=ROOT, env=env, capture_output=True, check=True
         )
@@ -378,16 +382,7 @@ def _workers(base: str, n: int, joiners: int) -> tuple[list[float], list[int]]:
             home = Path(tempfile.mkdtemp())
             app = make(home, url, fake)
             fill(app, n)
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
-                "DIGEST_CONFIG": str(home / "digest.toml"),
-                "DIGEST_HOME": str(home),
-                "DIGEST_DATABASE_URL": url,
-                "DIGEST_PROVIDER": "sendgrid",
-                "DIGEST_SENDGRID__HOST": fake,
-                "DIGEST_SENDGRID__API_KEY": "SG.test-key",
-                "DIGEST_SEND__CONCURRENCY": "2",
-            }
+            env = {**_child_env(home, url, fake), "DIGEST_SEND__CONCURRENCY": "2"}
             outs = [home / f"cpu{i}.txt" for i in range(1 + joiners)]
             procs = [
                 subprocess.Popen(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,25 @@ def make_app(
     """An app on `db_url` with the fixed clock (or `clock`) and these settings overridden."""
     settings = load_settings(config_file, overrides={"database_url": db_url, **overrides})
     return create_app(settings, clock=clock or (lambda: NOW))
+
+
+def child_env(
+    home: Path, config_file: Path, db_url: str, fake: FakeSendGrid, **more: str
+) -> dict[str, str]:
+    """The environment of a real `digest` child process that sends through the fake.
+
+    No DIGEST_* variable leaks in from the machine; `more` adds DIGEST_* settings.
+    """
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
+        "DIGEST_HOME": str(home),
+        "DIGEST_CONFIG": str(config_file),
+        "DIGEST_DATABASE_URL": db_url,
+        "DIGEST_PROVIDER": "sendgrid",
+        "DIGEST_SENDGRID__HOST": fake.url,
+        "DIGEST_SENDGRID__API_KEY": API_KEY,
+        **more,
+    }
 
 
 class FakeClock:

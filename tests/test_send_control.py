@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -33,7 +32,14 @@ from subscribers.models import Subscriber
 from subscribers.store import recipient_ids
 from tests.conftest import NOW
 from tests.fakes.sendgrid_api import FakeSendGrid, Faults
-from tests.send_support import add_articles, add_readers, make_app, running_fake, sendgrid_settings
+from tests.send_support import (
+    add_articles,
+    add_readers,
+    child_env,
+    make_app,
+    running_fake,
+    sendgrid_settings,
+)
 
 
 @pytest.fixture
@@ -236,16 +242,9 @@ def test_sigkill_of_a_real_send_process_then_resume(
     edition = prepare_draft(app, "weekly", NOW)
     with app.engine.begin() as conn:
         transition(conn, edition.id, "approve", "editor", NOW)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
-        "DIGEST_HOME": str(tmp_path / "home"),
-        "DIGEST_CONFIG": str(config_file),
-        "DIGEST_DATABASE_URL": db_url,
-        "DIGEST_PROVIDER": "sendgrid",
-        "DIGEST_SENDGRID__HOST": fake.url,
-        "DIGEST_SENDGRID__API_KEY": "SG.test-key",
-        "DIGEST_SEND__BATCH_SIZE": str(batch),
-    }
+    env = child_env(
+        tmp_path / "home", config_file, db_url, fake, DIGEST_SEND__BATCH_SIZE=str(batch)
+    )
     proc = subprocess.Popen(
         [sys.executable, "-c", "from digest.cli import main; main()", "send", "weekly"],
         env=env,

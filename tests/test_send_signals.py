@@ -7,7 +7,6 @@ everyone exactly once.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -25,9 +24,9 @@ from digest.pipeline import prepare_draft, send
 from tests.conftest import NOW
 from tests.fakes.sendgrid_api import FakeSendGrid, Faults
 from tests.send_support import (
-    API_KEY,
     add_articles,
     add_readers,
+    child_env,
     make_app,
     running_fake,
     sendgrid_settings,
@@ -60,17 +59,14 @@ def test_a_signal_stops_the_send_cleanly_and_a_resume_sends_everyone_once(
     edition = prepare_draft(app, "weekly", NOW)
     with app.engine.begin() as conn:
         transition(conn, edition.id, "approve", "editor", NOW)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
-        "DIGEST_HOME": str(tmp_path / "home"),
-        "DIGEST_CONFIG": str(config_file),
-        "DIGEST_DATABASE_URL": db_url,
-        "DIGEST_PROVIDER": "sendgrid",
-        "DIGEST_SENDGRID__HOST": fake.url,
-        "DIGEST_SENDGRID__API_KEY": API_KEY,
-        "DIGEST_SEND__BATCH_SIZE": str(batch),
-        "DIGEST_SEND__CONCURRENCY": str(concurrency),
-    }
+    env = child_env(
+        tmp_path / "home",
+        config_file,
+        db_url,
+        fake,
+        DIGEST_SEND__BATCH_SIZE=str(batch),
+        DIGEST_SEND__CONCURRENCY=str(concurrency),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-c", "from digest.cli import main; main()", "send", "weekly"],
         env=env,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from digest.core.errors import StorageError
+from digest.core.text import hide_password
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -33,7 +33,7 @@ def normalise_url(url: str) -> str:
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalise_url(url)
-    shown = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)  # never the password
+    shown = hide_password(url)
     hint = "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
     try:
         parsed = make_url(url)

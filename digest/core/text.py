@@ -107,3 +107,11 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     if n == 1:
         return f"1 {noun}"
     return f"{n:,} {plural or (noun[:-1] + 'ies' if noun.endswith('y') else noun + 's')}"
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def hide_password(text: str) -> str:
+    """Any URL's password in `text` replaced by ***, for messages and logs."""
+    return _URL_PASSWORD.sub(r"\1***@", text)

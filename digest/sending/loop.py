@@ -314,7 +314,7 @@ def run_send(
             record_part()
             done["retried"] += 1
             count(done)
-            wait = outage.failed(exc.reason, now(), exc.retry_after)
+            wait = outage.failed(now(), exc.retry_after)
             if wait is None:
                 summary.stopped, summary.outage = "outage", exc.reason
                 halt.set()

@@ -40,10 +40,9 @@ class Outage:
     policy: RetryPolicy
     since: datetime | None = None
     failures: int = 0
-    reason: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def failed(self, reason: str, now: datetime, retry_after: float | None) -> float | None:
+    def failed(self, now: datetime, retry_after: float | None) -> float | None:
         """Note a failure; the seconds to wait before the next try, or None to give up.
 
         A provider that says how long (429 with X-RateLimit-Reset) is waited for that long,
@@ -52,7 +51,6 @@ class Outage:
         with self._lock:
             if self.since is None:
                 self.since = now
-            self.reason = reason
             if now - self.since > self.policy.window:
                 return None
             if retry_after is not None:
@@ -63,4 +61,4 @@ class Outage:
     def ended(self) -> None:
         """A request went through: the next failure starts a new outage."""
         with self._lock:
-            self.since, self.failures, self.reason = None, 0, ""
+            self.since, self.failures = None, 0

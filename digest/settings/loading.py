@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from digest.core.errors import ConfigError
+from digest.core.text import hide_password
 from digest.settings import Settings
 
 DEFAULT_CONFIG = Path("config/digest.toml")
@@ -245,9 +245,6 @@ def _explain(exc: ValidationError, origins: dict[Key, str]) -> str:
     return "invalid settings:\n  " + "\n  ".join(lines)
 
 
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
-
-
 def _shown(key: Key, value: Any) -> str:
     """The offending value for the message, never a secret.
 
@@ -261,7 +258,7 @@ def _shown(key: Key, value: Any) -> str:
     info = model.model_fields.get(key[-1]) if model else None
     if info is not None and "SecretStr" in str(info.annotation):
         return " = (hidden)"
-    return " = " + _URL_PASSWORD.sub(r"\1***@", repr(value))
+    return " = " + hide_password(repr(value))
 
 
 def _origin(origins: dict[Key, str], key: Key) -> str:

@@ -421,12 +421,17 @@ def reopen_failed(conn: Connection, edition_id: int, now: datetime) -> int:
     return max(result.rowcount, 0)
 
 
-def counts(conn: Connection, edition_id: int) -> dict[str, int]:
-    """Rows per status for an edition."""
-    shown = case(
+def shown_status() -> ColumnElement[str]:
+    """The status as operators see it: a pending row waiting after a failure is "retrying"."""
+    return case(
         (and_(Delivery.status == "pending", Delivery.retry_at.is_not(None)), "retrying"),
         else_=Delivery.status,
     )
+
+
+def counts(conn: Connection, edition_id: int) -> dict[str, int]:
+    """Rows per status for an edition."""
+    shown = shown_status()
     rows = conn.execute(
         select(shown, func.count()).where(Delivery.edition_id == edition_id).group_by(shown)
     ).all()

@@ -10,9 +10,10 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, and_, case, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
 from digest.core.models import Delivery
+from digest.store.deliveries import shown_status
 from subscribers.models import Subscriber
 
 LISTED = ("uncertain", "failed", "skipped", "rejected", "retrying")
@@ -51,10 +52,7 @@ def listed(
     "retrying" is a pending row with a retry_at.
     """
     wanted = [s for s in statuses if s != "retrying"]
-    shown = case(
-        (and_(Delivery.status == "pending", Delivery.retry_at.is_not(None)), "retrying"),
-        else_=Delivery.status,
-    )
+    shown = shown_status()
     which: ColumnElement[bool] = Delivery.status.in_(wanted)
     if "retrying" in statuses:
         which = or_(which, and_(Delivery.status == "pending", Delivery.retry_at.is_not(None)))
