@@ -145,7 +145,9 @@ def test_reader_subscribes_confirms_changes_topics_and_leaves(
     app, base = live
     page.goto(f"{base}/subscribe/weekly")
     page.fill("input[name=email]", "nia@example.org")
-    page.click("button[type=submit]")
+    # A form post is a navigation: read the page it leads to, not the one being left.
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     assert "Check your inbox" in page.content()
     confirm = next((app.settings.outbox_dir / "confirm").rglob("*.eml"))
     msg = email.message_from_bytes(confirm.read_bytes(), policy=policy.default)
@@ -161,7 +163,8 @@ def test_reader_subscribes_confirms_changes_topics_and_leaves(
     assert page.get_by_role("status").inner_text() == "Saved."
     assert not page.is_checked("input[value=transit]")
     page.check("input[name='leave:weekly']")
-    page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save").click()
     with app.engine.connect() as conn:
         statuses = conn.execute(select(Membership.status)).scalars().all()
     assert sorted(statuses) == ["active", "unsubscribed"]  # the seeded reader, and Nia
