@@ -39,9 +39,8 @@ from digest.sending.planning import Planner
 from digest.sending.providers import SendResult, create_mailer
 from digest.sending.retries import RetryPolicy
 from digest.store import deliveries, editions, story_edits
-from digest.store.articles import articles_since, sent_article_ids
+from digest.store.articles import articles_since, carried_article_ids, last_drawn_at
 from digest.store.editions import EditionRow
-from digest.store.story_edits import last_sent_at
 from digest.stories.select import History, select_articles, window_start
 from subscribers.addresses import normalise_email
 from subscribers.store import members_after, recipient_ids
@@ -75,17 +74,15 @@ def prepare_draft(
         if current is not None and current.content.edited and not rebuild:
             return current
         history = History(
-            frozenset(sent_article_ids(conn, newsletter)), last_sent_at(conn, newsletter)
+            frozenset(carried_article_ids(conn, newsletter)), last_drawn_at(conn, newsletter)
         )
-        pool = articles_since(conn, window_start(settings, now, history), now, settings.tags)
-        chosen = select_articles(
-            pool, settings, now, history.sent_article_ids, history.last_sent_at
-        )
+        pool = articles_since(conn, window_start(settings, now), now, settings.tags)
+        chosen = select_articles(pool, settings, now, history)
         if not chosen:
             raise NothingToSend(
-                f"nothing new for {newsletter}: no unsent articles tagged "
-                f"{', '.join(settings.tags)} since the last edition (at most "
-                f"{settings.window_days} days back)",
+                f"nothing new for {newsletter}: no article tagged {', '.join(settings.tags)} "
+                f"and dated in the last {settings.window_days} days has arrived since the "
+                "last edition",
                 hint="ingest articles first (`digest ingest PATH`), or widen window_days",
             )
         # Grouping, summarising and building are imported only when a draft is built: a send

@@ -74,7 +74,7 @@ def test_wrong_type_names_key_value_and_help(tmp_path: Path) -> None:
     message = str(err.value)
     assert f"{path}: newsletters.weekly.window_days = 'seven'" in message
     assert "valid integer" in message
-    assert "How many days back" in message
+    assert "How fresh an article must be" in message
 
 
 def test_bad_env_value_names_the_variable() -> None:

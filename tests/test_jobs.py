@@ -17,13 +17,14 @@ import pytest
 from sqlalchemy import func, select
 
 from digest.core.app import App, create_app
-from digest.core.models import Delivery, Edition, ScheduleRun
+from digest.core.models import Article, Delivery, Edition, ScheduleRun
 from digest.ingest.service import ingest_path
 from digest.schedule.expressions import LeadTrigger, next_fire, parse_schedule
 from digest.schedule.jobs import draft_job, resume_interrupted, send_job
 from digest.schedule.scheduler import _RUNNING, job_store, run_job, stored_jobs, sync_jobs
 from digest.sending.providers.outbox import OutboxMailer
 from digest.settings.loading import load_settings
+from digest.store import editions
 from subscribers.store import add_subscriber
 from tests.conftest import write_article
 
@@ -403,3 +404,78 @@ def test_misfired_job_runs_within_the_grace_time_only(
         _RUNNING.pop("app", None)
     assert seen == [EVENT_JOB_EXECUTED if runs else EVENT_JOB_MISSED]
     assert outbox_count(weekly, 1) == (READERS if runs else 0)
+
+
+WORDS = [
+    "tram",
+    "ferry",
+    "bridge",
+    "harbour",
+    "market",
+    "library",
+    "stadium",
+    "river",
+    "tunnel",
+    "airport",
+]
+
+
+def arrive(app: App, clock: Clock, tmp_path: Path, at: datetime, dated: datetime) -> str:
+    """One article first seen at `at` and dated `dated`; returns its title."""
+    was, clock.now = clock.now, at
+    word = WORDS[int(at.timestamp()) // 60 % len(WORDS)]
+    title = f"The {word} report of {at:%d %B %H:%M}"
+    folder = tmp_path / f"in-{at:%Y%m%d%H%M}"
+    body = f"A report on the {word}, filed {at:%A %H:%M}. It names {title.lower()} and more."
+    write_article(folder, "a.md", title=title, date=dated.isoformat(), tags=["transit"],
+                  body=body, url=f"https://x.example/{at:%Y%m%d%H%M}")  # fmt: skip
+    ingest_path(app.engine, folder, app.clock())
+    clock.now = was
+    return title
+
+
+@pytest.mark.parametrize("approval", ["auto", "required"])
+def test_articles_arriving_at_every_point_of_the_cycle_each_go_out_once(
+    db_url: str, tmp_path: Path, clock: Clock, approval: str
+) -> None:
+    """Before the draft, between draft and send, just before the send, after it, and late."""
+    from digest.editions.lifecycle import transition
+
+    app = make_app(db_url, tmp_path, clock, approval=approval)
+    with app.engine.begin() as conn:
+        add_subscriber(conn, "reader@example.com", "weekly", START)
+    arrived: list[str] = []
+    after = START
+    for _week in range(5):
+        draft_at, send_at = week_times(app, after)
+        hour = timedelta(hours=1)
+        arrived.append(arrive(app, clock, tmp_path, draft_at - 2 * hour, draft_at - 2 * hour))
+        clock.now = draft_at
+        assert draft_job(app, "weekly", clock.now, "h").outcome == "drafted"
+        if approval == "required":
+            with app.engine.begin() as conn:
+                edition = editions.open_edition(conn, "weekly")
+                assert edition is not None
+                transition(conn, edition.id, "approve", "editor", draft_at + hour / 2)
+        arrived.append(arrive(app, clock, tmp_path, draft_at + hour, draft_at + hour))
+        arrived.append(arrive(app, clock, tmp_path, send_at - hour / 60, send_at - hour))
+        clock.now = send_at
+        assert send_job(app, "weekly", clock.now, "h").outcome == "sent"
+        # A feed that lags: dated before the draft, first seen after the send.
+        arrived.append(arrive(app, clock, tmp_path, send_at + hour, draft_at - 3 * hour))
+        arrived.append(arrive(app, clock, tmp_path, send_at + 2 * hour, send_at + 2 * hour))
+        after = send_at + 3 * hour
+    with app.engine.connect() as conn:
+        ids = {t: i for t, i in conn.execute(select(Article.title, Article.id))}
+        sent = conn.execute(select(Edition.content).where(Edition.status == "sent")).scalars()
+        carried = [
+            i for content in sent for sec in content["sections"] for story in sec["stories"]
+            for i in story["article_ids"]
+        ]  # fmt: skip
+    assert len(ids) == len(arrived) == 25
+    for title in arrived[:-5]:  # each in exactly one edition by the week after it arrived
+        assert carried.count(ids[title]) == 1, title
+    for title in arrived[-2:]:  # after the last send: waiting for the next edition
+        assert ids[title] not in carried
+    assert len(carried) == len(set(carried))
+    app.close()

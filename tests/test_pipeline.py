@@ -17,7 +17,7 @@ from digest.email.message import PreparedEdition, Recipient, clean_header, compo
 from digest.email.render import render_edition
 from digest.settings import NewsletterSettings
 from digest.store.articles import ArticleRecord
-from digest.stories.select import select_articles
+from digest.stories.select import History, select_articles
 from digest.stories.summarize import lead_summary
 from tests.conftest import NOW
 
@@ -51,7 +51,7 @@ def test_select_window_tags_and_history() -> None:
         art(7, 5, ("housing",)),
         art(8, -1, ("transit",)),  # in the future
     ]
-    chosen = select_articles(pool, NL, NOW, already_sent={5})
+    chosen = select_articles(pool, NL, NOW, History(carried=frozenset({5})))
     # max_stories caps stories after grouping (tests/test_stories.py), not articles here.
     assert [a.id for a in chosen] == [1, 4, 6, 7]
 

@@ -96,6 +96,9 @@ def test_cancel_mid_send_sends_no_more_and_cancels_the_edition(
     assert status.counts == {"sent": 10, "cancelled": 20}
     assert status.edition.status == "cancelled"
     assert sum(fake.accepted.values()) == 10
+    # Ten readers have its stories: the next draft does not bring them back.
+    with pytest.raises(DigestError, match="nothing new"):
+        prepare_draft(app, "weekly", app.clock())
     app.close()
 
 

@@ -92,13 +92,32 @@ def test_select_all_exclude_min_words_and_sources() -> None:
     assert [a.id for a in select_articles(pool, only, NOW)] == [6]
 
 
-def test_window_starts_at_the_last_sent_edition_but_never_before_window_days() -> None:
-    recent = NOW - timedelta(days=2)
-    assert window_start(NL, NOW, History(last_sent_at=recent)) == recent
-    old = NOW - timedelta(days=30)
-    assert window_start(NL, NOW, History(last_sent_at=old)) == NOW - timedelta(days=7)
-    pool = [art(1, 24, TRAM), art(2, 72, TRAM)]
-    assert [a.id for a in select_articles(pool, NL, NOW, last_sent_at=recent)] == [1]
+def test_window_counts_from_when_an_article_was_first_seen() -> None:
+    day = timedelta(days=1)
+    pool = [
+        art(1, 24, TRAM),
+        art(2, 24 * 8, TRAM),  # dated and seen 8 days ago: stale
+        replace(art(3, 24 * 8, TRAM), first_seen=NOW - 2 * day),  # 6 days late, seen recently
+        replace(art(4, 24 * 12, TRAM), first_seen=NOW - 2 * day),  # a new source's old archive
+        replace(art(5, 24 * 3, TRAM), first_seen=NOW - 8 * day),  # seen too long ago
+    ]
+    assert [a.id for a in select_articles(pool, NL, NOW)] == [1, 3]
+    assert window_start(NL, NOW) <= min(a.published_at for a in pool[:4])
+
+
+def test_an_article_is_new_until_an_edition_carried_it_or_had_it_to_choose() -> None:
+    """What the last edition to reach readers drew at 12:00 is settled; what came after is not."""
+    drawn = NOW - timedelta(hours=48)
+    history = History(carried=frozenset({1}), drawn_at=drawn)
+    late = replace(art(3, 60, TRAM), first_seen=drawn + timedelta(hours=5))  # dated before
+    pool = [
+        replace(art(1, 50, TRAM), first_seen=drawn - timedelta(hours=1)),  # carried
+        replace(art(2, 52, TRAM), first_seen=drawn - timedelta(hours=1)),  # left out then
+        late,  # a lagging feed: dated before the draw, first seen after it
+        replace(art(4, 10, TRAM), first_seen=NOW - timedelta(hours=9)),  # plainly new
+        replace(art(5, 47, TRAM), first_seen=drawn - timedelta(hours=3)),  # dated after the draw
+    ]
+    assert [a.id for a in select_articles(pool, NL, NOW, history)] == [4, 5, 3]
 
 
 # --- sentences and summaries -------------------------------------------------------------

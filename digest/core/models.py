@@ -83,6 +83,9 @@ class Edition(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The send time the scheduler built this edition for; None for editions made by hand.
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the content's candidate articles were last drawn: anything first seen (or dated)
+    # after it was never in front of this edition, so it belongs to the next one.
+    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class EditionArticle(Base):

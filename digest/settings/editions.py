@@ -28,7 +28,12 @@ class NewsletterSettings(Section):
         description="Articles with any of these tags are candidates; sections follow this order."
     )
     window_days: int = Field(
-        7, ge=1, le=366, description="How many days back to look for articles."
+        7,
+        ge=1,
+        le=366,
+        description=(
+            "How fresh an article must be: first seen in the last N days, at most N days old then."
+        ),
     )
     max_stories: int = Field(20, ge=1, le=200, description="At most this many stories per edition.")
     summary_sentences: int = Field(2, ge=1, le=10, description="Sentences in each story's summary.")

@@ -8,9 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, or_, select, update
 
-from digest.core.models import Article, ArticleAlias, ArticleTag, Edition, EditionArticle
+from digest.core.models import (
+    Article,
+    ArticleAlias,
+    ArticleTag,
+    Delivery,
+    Edition,
+    EditionArticle,
+)
 from digest.core.text import near_identical
 from digest.ingest.records import ParsedArticle
 
@@ -37,6 +44,8 @@ class ArticleRecord:
     published_at: datetime
     word_count: int
     tags: tuple[str, ...]
+    # When digest first stored it (a lagging feed's article is dated long before this).
+    first_seen: datetime | None = None
 
 
 def save_article(conn: Connection, art: ParsedArticle, now: datetime) -> Outcome:
@@ -234,6 +243,7 @@ _RECORD_COLUMNS = (
     Article.source,
     Article.published_at,
     Article.word_count,
+    Article.created_at.label("first_seen"),
 )
 
 
@@ -276,11 +286,35 @@ def article_by_id(conn: Connection, article_id: int) -> ArticleRecord | None:
     return ArticleRecord(**row._mapping, tags=tuple(tags))
 
 
-def sent_article_ids(conn: Connection, newsletter: str) -> set[int]:
-    """Articles that a sent edition of this newsletter already carried."""
+def reached_readers(newsletter: str) -> ColumnElement[bool]:
+    """Editions of `newsletter` that some reader has (or may have): sent, or sent in part.
+
+    A send cancelled or failed halfway still reached the readers it reached, so what it
+    carried must not come back in the next edition.
+    """
+    some_sent = (
+        select(Delivery.id)
+        .where(Delivery.edition_id == Edition.id, Delivery.status.in_(("sent", "uncertain")))
+        .exists()
+    )
+    return and_(Edition.newsletter == newsletter, or_(Edition.status == "sent", some_sent))
+
+
+def carried_article_ids(conn: Connection, newsletter: str) -> set[int]:
+    """Articles that an edition which reached readers already carried."""
     query = (
         select(EditionArticle.article_id)
         .join(Edition, Edition.id == EditionArticle.edition_id)
-        .where(Edition.newsletter == newsletter, Edition.status == "sent")
+        .where(reached_readers(newsletter))
     )
     return set(conn.execute(query).scalars())
+
+
+def last_drawn_at(conn: Connection, newsletter: str) -> datetime | None:
+    """When the latest edition that reached readers drew its candidate articles."""
+    return conn.execute(
+        select(Edition.drawn_at)
+        .where(reached_readers(newsletter), Edition.drawn_at.is_not(None))
+        .order_by(Edition.number.desc())
+        .limit(1)
+    ).scalar()

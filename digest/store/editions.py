@@ -98,6 +98,7 @@ def save_draft(
         "preheader": content.preheader,
         "content": content.to_json(),
         "updated_at": now,
+        "drawn_at": now,
     }
     if scheduled_for is not None:
         values["scheduled_for"] = scheduled_for

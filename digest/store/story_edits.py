@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from digest.core.models import Edition, StoryEdit
+from digest.core.models import StoryEdit
 from digest.stories.assemble import Changes, Edit
 
 
@@ -66,14 +66,3 @@ def save_edit(
         )
     else:
         conn.execute(update(StoryEdit).where(*where).values(actor=actor, updated_at=now, **values))
-
-
-def last_sent_at(conn: Connection, newsletter: str) -> datetime | None:
-    """When the newsletter's latest sent edition went out."""
-    return conn.execute(
-        select(Edition.sent_at)
-        .where(Edition.newsletter == newsletter, Edition.status == "sent")
-        .where(Edition.sent_at.is_not(None))
-        .order_by(Edition.sent_at.desc())
-        .limit(1)
-    ).scalar()

@@ -12,18 +12,43 @@ from digest.store.articles import ArticleRecord
 
 @dataclass(frozen=True)
 class History:
-    """What earlier sent editions of the newsletter did."""
+    """What the newsletter's editions that reached readers did.
 
-    sent_article_ids: frozenset[int] = field(default_factory=frozenset)
-    last_sent_at: datetime | None = None
+    `carried` are the articles they held; `drawn_at` is when the latest of them drew its
+    candidates. An article first seen (or dated) after that instant was never in front of an
+    edition, however old its date: a feed that lags by hours loses nothing, and an article
+    that arrives between a draft and its send goes in the next edition.
+    """
+
+    carried: frozenset[int] = field(default_factory=frozenset)
+    drawn_at: datetime | None = None
+
+    def is_new(self, article: ArticleRecord) -> bool:
+        """Whether no edition that reached readers carried the article or had it to choose."""
+        if article.id in self.carried:
+            return False
+        if self.drawn_at is None:
+            return True
+        seen = article.first_seen or article.published_at
+        return seen > self.drawn_at or article.published_at > self.drawn_at
 
 
-def window_start(newsletter: NewsletterSettings, now: datetime, history: History) -> datetime:
-    """Since the last sent edition, but never further back than `window_days`."""
-    floor = now - timedelta(days=newsletter.window_days)
-    if history.last_sent_at is not None and history.last_sent_at > floor:
-        return history.last_sent_at
-    return floor
+def window_start(newsletter: NewsletterSettings, now: datetime) -> datetime:
+    """The oldest date an edition can take: a late article may be `window_days` old on arrival,
+    and arrive up to `window_days` ago."""
+    return now - 2 * timedelta(days=newsletter.window_days)
+
+
+def is_fresh(article: ArticleRecord, newsletter: NewsletterSettings, now: datetime) -> bool:
+    """First seen in the last `window_days`, at most `window_days` old then, and not future.
+
+    The window counts from when digest first saw the article, so an item a feed delivers
+    hours late is as fresh as one it delivered on time, while a new source's old archive is
+    not taken for news.
+    """
+    window = timedelta(days=newsletter.window_days)
+    seen = article.first_seen or article.published_at
+    return seen >= now - window and seen - window <= article.published_at <= now
 
 
 def matches(article: ArticleRecord, newsletter: NewsletterSettings) -> bool:
@@ -46,23 +71,19 @@ def select_articles(
     articles: Iterable[ArticleRecord],
     newsletter: NewsletterSettings,
     now: datetime,
-    already_sent: set[int] | frozenset[int] = frozenset(),
-    last_sent_at: datetime | None = None,
+    history: History | None = None,
 ) -> list[ArticleRecord]:
-    """Articles in the window that pass the newsletter's rules and no sent edition carried.
+    """Fresh articles that pass the newsletter's rules and are new to its readers.
 
     Newest first (ties by id, so the result is the same for the same inputs). The cap on
     stories (`max_stories`) applies after grouping, not here: several articles may make one
     story.
     """
-    history = History(frozenset(already_sent), last_sent_at)
-    since = window_start(newsletter, now, history)
+    history = history or History()
     chosen = [
         a
         for a in articles
-        if since <= a.published_at <= now
-        and a.id not in history.sent_article_ids
-        and matches(a, newsletter)
+        if is_fresh(a, newsletter, now) and history.is_new(a) and matches(a, newsletter)
     ]
     chosen.sort(key=lambda a: (-a.published_at.timestamp(), a.id))
     return chosen
