@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from digest.core.app import App
 from digest.core.errors import DigestError, NothingToSend
+from digest.core.workers import active, is_dead, worker_id
 from digest.editions.lifecycle import LifecycleError, Status, transition
 from digest.email.message import PreparedEdition
 from digest.email.prepare import prepare, variants_of
@@ -26,15 +27,7 @@ from digest.sending.endings import (
     SendUncertain,
     SendUnfinished,
 )
-from digest.sending.loop import (
-    Hooks,
-    SendOptions,
-    SendSummary,
-    active,
-    is_dead,
-    run_send,
-    worker_id,
-)
+from digest.sending.loop import Hooks, SendOptions, SendSummary, run_send
 from digest.sending.planning import Planner
 from digest.sending.providers import SendResult, create_mailer
 from digest.sending.retries import RetryPolicy

@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 from digest.core.app import App
 from digest.core.models import Delivery, JobLock
+from digest.core.workers import active, worker_id
 from digest.editions.lifecycle import transition
 from digest.pipeline import SendReport, _planner, prepare_draft, send, work
 from digest.sending import controls, planning
-from digest.sending.loop import active, worker_id
 from tests.conftest import NOW
 from tests.send_support import add_articles, add_readers, make_app
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
-from rich.table import Table
+from rich.table import Column, Table
 
 from digest.cli.common import console
 from digest.cli.root import State, cli
@@ -14,8 +16,8 @@ from digest.core.app import App
 from digest.editions.editorial import act, find_edition
 from digest.editions.lifecycle import history
 from digest.pipeline import send as send_edition
+from digest.schedule.scheduler import job_overview
 from digest.schedule.scheduler import run as run_scheduler
-from digest.schedule.scheduler import stored_jobs
 from digest.store.editions import list_editions
 
 
@@ -140,7 +142,9 @@ def schedule() -> None:
 @schedule.command("list")
 @click.pass_obj
 def schedule_list(state: State) -> None:
-    """Sync the jobs with the config and show each one's next run in its newsletter's time zone.
+    """Show each job, its next run in its newsletter's time zone, and its last run's outcome.
+
+    Reads only: the jobs are synced with the config when `digest schedule run` starts.
 
     Example: digest schedule list
     """
@@ -148,14 +152,29 @@ def schedule_list(state: State) -> None:
 
 
 def _job_table(app: App) -> Table:
-    """The jobs (synced with the config first) with each one's next run in its time zone."""
-    table = Table("job", "what", "next run")
-    for job_id, name, next_run in stored_jobs(app):
-        target = job_id.split(":", 1)[1]
+    """The jobs with each one's next and last run, in the newsletter's time zone."""
+    table = Table(Column("job", no_wrap=True), "next run", "last run")
+    year = app.clock().year
+    for job in job_overview(app):
+        target = job.id.split(":", 1)[1]
         nl = app.settings.newsletters.get(target)
         tz = ZoneInfo((nl.timezone if nl else None) or app.settings.timezone)
-        when = f"{next_run.astimezone(tz):%a %Y-%m-%d %H:%M %Z}" if next_run else "paused"
-        table.add_row(job_id, name, when)
+
+        def shown(when: datetime, tz: ZoneInfo = tz) -> str:
+            local = when.astimezone(tz)
+            return (
+                f"{local:%a %d %b}{f' {local.year}' if local.year != year else ''} {local:%H:%M %Z}"
+            )
+
+        upcoming = shown(job.next_run) if job.next_run else "never"
+        if job.missed_since is not None:
+            upcoming += f"\n[yellow]missed {shown(job.missed_since)}[/]: handled at start"
+        last = ""
+        if job.last_run is not None:
+            last = f"{job.last_run.outcome}, {shown(job.last_run.at)}"
+            if job.last_run.message:
+                last += f"\n[dim]{job.last_run.message}[/]"
+        table.add_row(f"{job.id}\n[dim]{job.description}[/]", upcoming, last)
     return table
 
 
@@ -172,4 +191,12 @@ def schedule_run(state: State) -> None:
     c = console()
     c.print(_job_table(app))
     c.print("scheduler running; Ctrl-C (or SIGTERM) stops it")
+    # One line per job run, with its outcome, at the default level (more with --verbose).
+    runs = logging.getLogger("digest.schedule")
+    if not state.verbose:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        runs.addHandler(handler)
+        runs.propagate = False
+    runs.setLevel(logging.INFO)
     run_scheduler(app, reload=lambda: state.loaded().settings)

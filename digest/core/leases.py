@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from digest.core.models import JobLock
+from digest.core.workers import active, is_dead
 
 
 def acquire(engine: Engine, name: str, owner: str, now: datetime, lease: timedelta) -> bool:
@@ -49,6 +50,14 @@ def take_over(
         return taken.rowcount == 1
 
 
+def take(engine: Engine, name: str, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Acquire the lease, or take it over at once from a holder known to be dead."""
+    if acquire(engine, name, owner, now, lease):
+        return True
+    dead = holder(engine, name)
+    return dead is not None and is_dead(dead) and take_over(engine, name, dead, owner, now, lease)
+
+
 def release(engine: Engine, name: str, owner: str) -> None:
     """Give the lease back (only if `owner` still holds it)."""
     with engine.begin() as conn:
@@ -59,10 +68,15 @@ def release(engine: Engine, name: str, owner: str) -> None:
 def job_lock(
     engine: Engine, name: str, owner: str, now: datetime, lease: timedelta
 ) -> Iterator[bool]:
-    """`with job_lock(...) as held:` runs the body either way; `held` says whether to work."""
-    held = acquire(engine, name, owner, now, lease)
-    try:
-        yield held
-    finally:
-        if held:
-            release(engine, name, owner)
+    """`with job_lock(...) as held:` runs the body either way; `held` says whether to work.
+
+    A lease left by a dead process on this machine is taken over at once; one from another
+    machine waits for its expiry. Meanwhile the owner counts as alive in this process.
+    """
+    with active(owner):
+        held = take(engine, name, owner, now, lease)
+        try:
+            yield held
+        finally:
+            if held:
+                release(engine, name, owner)

@@ -7,9 +7,8 @@ planned time (so a job that already ran for a time does not run for it again).
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, insert, select
@@ -19,14 +18,22 @@ from digest.core.app import App
 from digest.core.errors import DigestError, NothingToSend
 from digest.core.leases import job_lock
 from digest.core.models import Edition, ScheduleRun
-from digest.editions.lifecycle import Status, note, transition
+from digest.core.text import counted
+from digest.editions.lifecycle import Status, history, note, transition
 from digest.ingest.service import ingest_sources
 from digest.pipeline import prepare_draft, send
 from digest.schedule.expressions import last_fire, next_fire, parse_schedule
-from digest.schedule.notices import draft_ready_text, late_text, notify_editors
-from digest.store import editions
-
-log = logging.getLogger(__name__)
+from digest.schedule.notices import (
+    draft_ready_text,
+    late_text,
+    local_time,
+    missed_text,
+    notify_editors,
+)
+from digest.sending.endings import SendFailed, SendUncertain
+from digest.settings.base import format_duration
+from digest.store import deliveries, editions, sendctl
+from digest.store.editions import EditionRow
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,6 @@ def _record(app: App, result: JobResult) -> JobResult:
             )  # fmt: skip
     except IntegrityError:  # another process recorded this planned time first
         pass
-    log.info("%s for %s: %s %s", result.job, result.planned_for, result.outcome, result.message)
     return result
 
 
@@ -156,32 +162,120 @@ def send_job(app: App, newsletter: str, now: datetime, owner: str) -> JobResult:
             report = send(app, newsletter, actor="scheduler")
         except NothingToSend as exc:
             return _record(app, JobResult(job, "skipped", exc.message, send_at))
+        except NEEDS_OPERATOR as exc:
+            return _record(app, replace(_block(app, current, job, exc), planned_for=send_at))
         except DigestError as exc:
             # Not recorded as done: the next run (or a restart) resumes through the ledger.
-            log.error("%s: %s", job, exc)
             return JobResult(job, "interrupted", str(exc), send_at)
         sent = report.counts.get("sent", 0)
         return _record(
-            app, JobResult(job, "sent", f"edition {report.edition.number} to {sent}", send_at)
+            app,
+            JobResult(
+                job,
+                "sent",
+                f"edition {report.edition.number} to {counted(sent, 'reader')}",
+                send_at,
+            ),
         )
 
 
+def missed_send(
+    app: App, newsletter: str, planned: datetime, now: datetime, owner: str
+) -> JobResult:
+    """A send time that passed beyond the grace while no scheduler ran: say so, send nothing.
+
+    The edition for it is drafted (when there is none) so an editor can look at it and send
+    it late with `digest edition approve --send-now`; the miss is recorded so no later run
+    sends it by itself.
+    """
+    job = f"send:{newsletter}"
+    with job_lock(app.engine, job, owner, now, app.settings.scheduler.lock_lease) as held:
+        if not held:
+            return JobResult(job, "locked", "another scheduler is running it", planned)
+        if _ran(app.engine, job, planned):
+            return JobResult(job, "done", "already ran for this send", planned)
+        try:
+            edition = prepare_draft(app, newsletter, now, scheduled_for=planned)
+        except NothingToSend as exc:
+            return _record(app, JobResult(job, "skipped", exc.message, planned))
+        grace = app.settings.scheduler.misfire_grace_time
+        reason = (
+            f"missed: no scheduler was running at {local_time(app, newsletter, planned)}; "
+            f"it started {_span(now - planned)} later, beyond scheduler.misfire_grace_time "
+            f"({format_duration(grace)}), so nothing was sent"
+        )
+        with app.engine.begin() as conn:
+            note(conn, edition.id, "scheduler", now, reason)
+        subject = f"Not sent, missed its send time: {edition.content.subject}"
+        notify_editors(app, edition, "missed", subject, missed_text(app, edition, planned, now))
+        return _record(
+            app, JobResult(job, "missed", f"edition {edition.number}: {reason}", planned)
+        )
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
 def resume_interrupted(app: App, owner: str) -> list[JobResult]:
-    """At start-up: finish every send that a stopped process left half done."""
+    """Finish every send that a stopped process left half done, one newsletter at a time.
+
+    Run at start-up and then every minute, so a send whose process died is taken over at
+    once on the same machine, and after its lease on another. A send that needs the operator
+    (uncertain readers, given up after an outage, paused) blocks only its own edition: the
+    editors are told once, and every other newsletter goes on.
+    """
     results = []
     for name in app.settings.newsletters:
         with app.engine.connect() as conn:
             current = editions.open_edition(conn, name)
-        if current is not None and current.status == Status.SENDING:
-            job = f"send:{name}"
-            with job_lock(
-                app.engine, job, owner, app.clock(), app.settings.scheduler.lock_lease
-            ) as held:
-                if not held:
-                    continue
+        if current is None or current.status != Status.SENDING:
+            continue
+        job = f"send:{name}"
+        lease = app.settings.scheduler.lock_lease
+        with job_lock(app.engine, job, owner, app.clock(), lease) as held:
+            if not held or _waits_for_operator(app, current.id):
+                continue
+            try:
                 report = send(app, name, actor="scheduler")
-                results.append(JobResult(job, "resumed", f"edition {report.edition.number}"))
+            except NEEDS_OPERATOR as exc:
+                results.append(_block(app, current, job, exc))
+                continue
+            except DigestError as exc:
+                results.append(JobResult(job, "interrupted", exc.message))
+                continue
+            results.append(JobResult(job, "resumed", f"edition {report.edition.number}"))
     return results
+
+
+BLOCKED = "blocked: "
+# Ends of a send that only the operator can move on from; any other error is tried again.
+NEEDS_OPERATOR = (SendUncertain, SendFailed)
+
+
+def _waits_for_operator(app: App, edition_id: int) -> bool:
+    """Paused by an operator, or blocked (and told) with nothing that a resume could send."""
+    with app.engine.connect() as conn:
+        if sendctl.state(conn, edition_id) == "paused":
+            return True
+        last = history(conn, edition_id)[-1:]
+        if not last or not last[0].reason.startswith(BLOCKED):
+            return False
+        counts = deliveries.counts(conn, edition_id)
+    return not any(counts.get(s, 0) for s in ("pending", "retrying", "claimed"))
+
+
+def _block(app: App, edition: EditionRow, job: str, exc: DigestError) -> JobResult:
+    """Note (once) that the edition's send needs the operator, and tell its editors."""
+    reason = BLOCKED + exc.message
+    with app.engine.begin() as conn:
+        note(conn, edition.id, "scheduler", app.clock(), reason)
+    subject = f"Send stopped, needs you: {edition.content.subject}"
+    body = f"{exc.message}\n\n{exc.hint}\n\nSee: digest send status {edition.newsletter}"
+    notify_editors(app, edition, "blocked", subject, body)
+    return JobResult(job, "blocked", exc.message)
 
 
 def ingest_job(app: App, source: str, now: datetime, owner: str) -> JobResult:

@@ -1,4 +1,4 @@
-"""Short notices to a newsletter's editors (draft ready, draft late), through the mail provider."""
+"""Short notices to a newsletter's editors (draft ready, late, missed, blocked), by the provider."""
 
 from __future__ import annotations
 
@@ -15,14 +15,16 @@ def notify_editors(app: App, edition: EditionRow, kind: str, subject: str, body:
     editors = app.settings.newsletter(edition.newsletter).editors
     # Notices go to their own outbox folder per kind, apart from the edition's emails.
     folder = f"{edition.newsletter}/notices-{kind}"
-    return send_one_off(app, editors, subject, body, folder=folder, ref=edition.id)
+    return send_one_off(
+        app, editors, subject, body, folder=folder, ref=edition.id, number=edition.number
+    )
 
 
 def draft_ready_text(app: App, edition: EditionRow, send_at: datetime | None) -> str:
     """The body of the 'draft is ready' notice."""
     s = app.settings
     content = edition.content
-    deadline = f"It goes out at {_local(app, edition.newsletter, send_at)}" if send_at else ""
+    deadline = f"It goes out at {local_time(app, edition.newsletter, send_at)}" if send_at else ""
     needs = s.newsletter(edition.newsletter).approval == "required"
     lines = [
         f"Edition {content.number} of {content.title} is ready for review: {content.subject}",
@@ -42,7 +44,7 @@ def late_text(app: App, edition: EditionRow, send_at: datetime) -> str:
     """The body of the 'draft missed its send time' notice."""
     return "\n".join([
         f"Edition {edition.number} of {edition.content.title} was due at "
-        f"{_local(app, edition.newsletter, send_at)} but is still a draft awaiting approval, "
+        f"{local_time(app, edition.newsletter, send_at)} but is still a draft awaiting approval, "
         "so it was NOT sent.",
         "",
         "To send it now: "
@@ -51,7 +53,27 @@ def late_text(app: App, edition: EditionRow, send_at: datetime) -> str:
     ])  # fmt: skip
 
 
-def _local(app: App, newsletter: str, when: datetime | None) -> str:
+def missed_text(app: App, edition: EditionRow, send_at: datetime, now: datetime) -> str:
+    """The body of the 'send time missed while no scheduler ran' notice."""
+    how = (
+        f"digest send {edition.newsletter}"
+        if edition.status == "approved"
+        else f"digest edition approve {edition.newsletter} {edition.number} --send-now"
+    )
+    return "\n".join([
+        f"Edition {edition.number} of {edition.content.title} was due at "
+        f"{local_time(app, edition.newsletter, send_at)}, but no scheduler was running then. "
+        f"It was back at {local_time(app, edition.newsletter, now)}, later than "
+        "scheduler.misfire_grace_time allows, so the edition was NOT sent.",
+        "",
+        f"To send it now: {how}",
+        f"To drop it:     digest edition cancel {edition.newsletter} {edition.number}",
+        "Otherwise it waits for the next send time.",
+    ])  # fmt: skip
+
+
+def local_time(app: App, newsletter: str, when: datetime | None) -> str:
+    """`when` in the newsletter's time zone, with the zone: what editors read."""
     from zoneinfo import ZoneInfo
 
     if when is None:

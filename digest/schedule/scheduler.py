@@ -1,40 +1,46 @@
 """The scheduler process: APScheduler jobs from the config, kept in the project's database.
 
 Jobs live in an SQLAlchemyJobStore (table `apscheduler_jobs`), so their next run times survive
-restarts; a job missed while no scheduler ran still runs once (coalesced) if it is at most
-`scheduler.misfire_grace_time` late. Jobs are re-synced from the config at every start: new
-ones added, changed ones rescheduled, removed ones dropped, unchanged ones left alone (so
-their stored next run time, and any misfire, is kept).
+restarts. At start, in this order: the runs missed while no scheduler ran are found from those
+stored times and dealt with (see `catch_up`), sends a dead process left half done are resumed,
+and only then are the jobs synced with the config and moved on to their next times. While it
+runs, interrupted sends are looked for every minute, so one whose process died is resumed
+without waiting for a restart.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import MetaData, Table, func, inspect, select
 
 from digest.core.app import App
-from digest.schedule.expressions import LeadTrigger
+from digest.core.errors import DigestError
+from digest.core.models import ScheduleRun
+from digest.core.workers import worker_id
+from digest.schedule.expressions import LeadTrigger, last_fire, next_fire
 from digest.schedule.jobs import (
     JobResult,
     draft_job,
     ingest_job,
+    missed_send,
     resume_interrupted,
     send_job,
     send_trigger,
 )
-from digest.sending.loop import worker_id
 from digest.settings import Settings
+from digest.settings.base import format_duration
 
 log = logging.getLogger(__name__)
 JOBS_TABLE = "apscheduler_jobs"
@@ -62,27 +68,103 @@ def job_specs(app: App) -> list[JobSpec]:
         trigger = send_trigger(app, name)
         if trigger is None:
             continue
-        specs.append(JobSpec(f"send:{name}", "send", name, trigger, f"send {name} ({nl.schedule})"))
+        specs.append(JobSpec(f"send:{name}", "send", name, trigger, f"sends {nl.schedule}"))
         specs.append(
             JobSpec(f"draft:{name}", "draft", name, LeadTrigger(trigger, nl.draft_lead),
-                    f"draft {name}, {nl.draft_lead} before each send")
+                    f"drafts {format_duration(nl.draft_lead)} before each send")
         )  # fmt: skip
     for name, src in app.settings.sources.items():
         interval: timedelta | None = getattr(src, "interval", None)
         if src.enabled and interval:
             every = IntervalTrigger(seconds=interval.total_seconds())
-            specs.append(JobSpec(f"ingest:{name}", "ingest", name, every, f"ingest {name}"))
+            specs.append(
+                JobSpec(
+                    f"ingest:{name}",
+                    "ingest",
+                    name,
+                    every,
+                    f"reads every {format_duration(interval)}",
+                )
+            )
     return specs
+
+
+_KINDS: dict[str, Callable[[App, str, datetime, str], JobResult]] = {
+    "draft": draft_job, "send": send_job, "ingest": ingest_job,
+}  # fmt: skip
 
 
 def run_job(kind: str, target: str) -> None:
     """Entry point APScheduler calls: one job of the running scheduler."""
     app = _RUNNING["app"]
-    run: Callable[[App, str, datetime, str], JobResult] = {
-        "draft": draft_job, "send": send_job, "ingest": ingest_job,
-    }[kind]  # fmt: skip
-    result = run(app, target, app.clock(), worker_id())
-    log.info("%s: %s %s", result.job, result.outcome, result.message)
+    _logged(_run_one(app, kind, target, app.clock(), worker_id()))
+
+
+def _run_one(app: App, kind: str, target: str, now: datetime, owner: str) -> JobResult:
+    """One job; an error in it is its outcome, never the end of the scheduler."""
+    try:
+        return _KINDS[kind](app, target, now, owner)
+    except DigestError as exc:
+        return JobResult(f"{kind}:{target}", "error", exc.message)
+
+
+def _logged(result: JobResult) -> JobResult:
+    level = logging.ERROR if result.outcome in ("error", "blocked", "interrupted") else logging.INFO
+    log.log(level, "%s: %s %s", result.job, result.outcome, result.message)
+    return result
+
+
+def resume_sends() -> None:
+    """Every minute while running: take over sends whose process died."""
+    app = _RUNNING["app"]
+    for result in resume_interrupted(app, worker_id()):
+        _logged(result)
+
+
+def missed_runs(app: App) -> dict[str, datetime]:
+    """Stored jobs whose next run time has passed: what no scheduler ran while none was up."""
+    if not inspect(app.engine).has_table(JOBS_TABLE):
+        return {}
+    table = Table(JOBS_TABLE, MetaData(), autoload_with=app.engine)
+    now = app.clock().timestamp()
+    with app.engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.id, table.c.next_run_time).where(table.c.next_run_time <= now)
+        ).all()
+    return {row.id: datetime.fromtimestamp(row.next_run_time, UTC) for row in rows}
+
+
+def catch_up(app: App, missed: dict[str, datetime], owner: str) -> list[JobResult]:
+    """Deal with the missed runs, before anything moves the stored times on.
+
+    A send missed by at most `scheduler.misfire_grace_time` is made now, once; a later one is
+    recorded as missed and the editors told (nothing goes out until someone says so). A
+    missed draft is built now when its send is still ahead (a send already due drafts for
+    itself). Ingestion missed within the grace runs once.
+    """
+    now = app.clock()
+    grace = app.settings.scheduler.misfire_grace_time
+    results = []
+    for name in app.settings.newsletters:
+        trigger = send_trigger(app, name)
+        if trigger is None:
+            continue
+        if f"send:{name}" in missed:
+            planned = last_fire(trigger, now)
+            if planned is not None and now - planned <= grace:
+                results.append(_run_one(app, "send", name, now, owner))
+            elif planned is not None:
+                results.append(missed_send(app, name, planned, now, owner))
+        drafted_for = missed.get(f"draft:{name}")
+        if drafted_for is not None:
+            send_at = next_fire(trigger, drafted_for)
+            if send_at is not None and send_at > now:
+                results.append(_run_one(app, "draft", name, now, owner))
+    for job_id, due in missed.items():
+        kind, _, target = job_id.partition(":")
+        if kind == "ingest" and target in app.settings.sources and now - due <= grace:
+            results.append(_run_one(app, "ingest", target, now, owner))
+    return results
 
 
 def job_store(app: App) -> SQLAlchemyJobStore:
@@ -128,15 +210,106 @@ def sync_jobs(scheduler: BaseScheduler, app: App) -> dict[str, str]:
     return changes
 
 
-def stored_jobs(app: App) -> list[tuple[str, str, datetime | None]]:
-    """(id, description, next run) of the jobs in the store, after syncing them with the config."""
-    scheduler = BackgroundScheduler(jobstores={"default": job_store(app)}, timezone="UTC")
-    scheduler.start(paused=True)
+class _StoreEditor(BaseScheduler):  # type: ignore[misc]  # APScheduler has no type hints
+    """A scheduler with no loop: it edits the job store and never runs a job.
+
+    A paused BackgroundScheduler is not enough: its thread wakes on shutdown, finds the jobs
+    that are due, fails to submit them to the executor already shut down, and moves their
+    run times on, so a missed send would be lost before anyone saw it.
+    """
+
+    def wakeup(self) -> None:
+        """Nothing to wake: this scheduler never processes jobs."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Close the stores and executors (there is no thread to stop)."""
+        super().shutdown(wait)
+
+
+@contextmanager
+def editing_jobs(app: App) -> Iterator[BaseScheduler]:
+    """The job store, to read and change jobs without running any."""
+    editor = _StoreEditor(jobstores={"default": job_store(app)}, timezone="UTC")
+    editor.start(paused=True)
     try:
-        sync_jobs(scheduler, app)
-        return [(j.id, j.name, j.next_run_time) for j in scheduler.get_jobs(jobstore="default")]
+        yield editor
     finally:
-        scheduler.shutdown(wait=False)
+        editor.shutdown(wait=False)
+
+
+def stored_jobs(app: App) -> list[tuple[str, str, datetime | None]]:
+    """Sync the store with the config and move past run times on (after `catch_up` saw them).
+
+    Returns (id, description, next run) of the jobs in the store.
+    """
+    with editing_jobs(app) as editor:
+        sync_jobs(editor, app)
+        now = app.clock()
+        for job in editor.get_jobs(jobstore="default"):
+            if job.next_run_time is not None and job.next_run_time <= now:
+                job.modify(next_run_time=job.trigger.get_next_fire_time(None, now))
+        return [(j.id, j.name, j.next_run_time) for j in editor.get_jobs(jobstore="default")]
+
+
+def start_up(app: App, owner: str) -> list[JobResult]:
+    """What `digest schedule run` does before it waits: catch up, resume, then sync the jobs."""
+    missed = missed_runs(app)
+    results = catch_up(app, missed, owner)
+    results += resume_interrupted(app, owner)
+    stored_jobs(app)
+    return results
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """What a job's latest recorded run did, and when."""
+
+    outcome: str
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class JobView:
+    """One job as `digest schedule list` shows it."""
+
+    id: str
+    description: str
+    next_run: datetime | None
+    missed_since: datetime | None  # its stored run time passed while no scheduler ran
+    last_run: LastRun | None
+
+
+def job_overview(app: App) -> list[JobView]:
+    """The jobs the config asks for, their next runs and last outcomes; reads, changes nothing."""
+    now = app.clock()
+    stored: dict[str, datetime | None] = {}
+    if inspect(app.engine).has_table(JOBS_TABLE):
+        table = Table(JOBS_TABLE, MetaData(), autoload_with=app.engine)
+        with app.engine.connect() as conn:
+            for row in conn.execute(select(table.c.id, table.c.next_run_time)):
+                when = row.next_run_time
+                stored[row.id] = None if when is None else datetime.fromtimestamp(when, UTC)
+    with app.engine.connect() as conn:
+        latest = select(ScheduleRun.job, func.max(ScheduleRun.id).label("id")).group_by(
+            ScheduleRun.job
+        )
+        ids = [row.id for row in conn.execute(latest)]
+        found = conn.execute(
+            select(ScheduleRun.job, ScheduleRun.outcome, ScheduleRun.message, ScheduleRun.at).where(
+                ScheduleRun.id.in_(ids)
+            )
+        )
+        runs = {r.job: LastRun(r.outcome, r.message, r.at) for r in found}
+    views = []
+    for spec in job_specs(app):
+        kept = stored.get(spec.id)
+        missed = kept if kept is not None and kept <= now else None
+        upcoming = kept if kept is not None and kept > now else None
+        if upcoming is None:
+            upcoming = spec.trigger.get_next_fire_time(None, now)
+        views.append(JobView(spec.id, spec.description, upcoming, missed, runs.get(spec.id)))
+    return views
 
 
 def reload_config(scheduler: BaseScheduler, reload: Callable[[], Settings]) -> dict[str, str]:
@@ -164,12 +337,14 @@ def run(
     With `reload`, the settings are re-read every `check_every` and the jobs re-synced when
     they changed, so editing the config needs no restart.
     """
-    stored_jobs(app)  # sync with the config before the blocking scheduler loads the store
-    for result in resume_interrupted(app, worker_id()):
-        log.info("%s: %s %s", result.job, result.outcome, result.message)
+    for result in start_up(app, worker_id()):
+        _logged(result)
     _RUNNING["app"] = app
     scheduler = BlockingScheduler(
         jobstores={"default": job_store(app), "local": MemoryJobStore()}, timezone="UTC"
+    )
+    scheduler.add_job(
+        resume_sends, "interval", minutes=1, id="resume-sends", jobstore="local", coalesce=True
     )
     if reload is not None:
         scheduler.add_job(

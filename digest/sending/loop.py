@@ -13,22 +13,19 @@ who leaves meanwhile is never sent to.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from digest.core import leases
+from digest.core import leases, workers
 from digest.core.errors import SendError
+from digest.core.workers import is_dead, worker_id
 from digest.email.message import PreparedEdition, Recipient
 from digest.sending.providers.base import Mailer, Outcome, ProviderUnavailable, SendResult
 from digest.sending.retries import Outage, RetryPolicy
@@ -90,43 +87,6 @@ class Hooks:
     stop: Stop = field(default_factory=Stop)
 
 
-def worker_id() -> str:
-    """A name for this run in the ledger's claimed_by column: host, process, run."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-# Runs going on in this process, so a restart within one process can tell its own dead runs.
-_ACTIVE: set[str] = set()
-
-
-@contextmanager
-def active(worker: str) -> Iterator[None]:
-    """Count `worker` as running in this process meanwhile (is_dead says False for it)."""
-    _ACTIVE.add(worker)
-    try:
-        yield
-    finally:
-        _ACTIVE.discard(worker)
-
-
-def is_dead(worker: str) -> bool:
-    """True when `worker` ran on this machine and is certainly gone (no need to wait a lease)."""
-    host, _, rest = worker.partition(":")
-    pid_text, _, _run = rest.partition(":")
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another machine: only its lease can tell
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return worker not in _ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 def run_send(
     engine: Engine,
     mailer: Mailer,
@@ -158,9 +118,9 @@ def run_send(
     halt = threading.Event()  # one thread failed or gave up: the others stop too
     lock_name = f"send:{edition.edition_id}"
     single = engine.dialect.name != "postgresql"
-    _ACTIVE.add(worker)
-    if single and not _take_lock(engine, lock_name, worker, now(), opts.lease):
-        _ACTIVE.discard(worker)
+    workers.mark_active(worker)
+    if single and not leases.take(engine, lock_name, worker, now(), opts.lease):
+        workers.mark_done(worker)
         raise SendError(
             f"another worker is sending edition {edition.number} of {edition.newsletter}",
             hint="on SQLite one worker sends at a time; wait for it, or use PostgreSQL for "
@@ -361,7 +321,7 @@ def run_send(
                 for fut in futures:
                     fut.result()
     finally:
-        _ACTIVE.discard(worker)
+        workers.mark_done(worker)
         mailer.close()
         if single:
             leases.release(engine, lock_name, worker)
@@ -418,13 +378,3 @@ def _record(
     done["rejected"] += len(by_outcome[Outcome.REJECTED])
     done["uncertain"] += len(unknown)
     done["retrying"] += len(by_outcome[Outcome.RETRY])
-
-
-def _take_lock(engine: Engine, name: str, worker: str, now: datetime, lease: timedelta) -> bool:
-    """The edition's send lock, taken over at once from a holder known to be dead."""
-    if leases.acquire(engine, name, worker, now, lease):
-        return True
-    holder = leases.holder(engine, name)
-    if holder is not None and is_dead(holder):
-        return leases.take_over(engine, name, holder, worker, now, lease)
-    return False

@@ -17,13 +17,21 @@ from digest.sending.providers import create_mailer
 
 
 def send_one_off(
-    app: App, to: Sequence[str], subject: str, text: str, *, folder: str, ref: int = 0
+    app: App,
+    to: Sequence[str],
+    subject: str,
+    text: str,
+    *,
+    folder: str,
+    ref: int = 0,
+    number: int | None = None,
 ) -> int:
     """Send a short plain message (shown as preformatted text in the HTML part) to each address.
 
     `folder` names the kind of message (the outbox writes it under that folder, SendGrid uses it
-    as the category); `ref` is an edition id when the message concerns one. Returns how many
-    the provider accepted.
+    as the category); `ref` is an edition id when the message concerns one, `number` its
+    number (the outbox's subfolder, so an operator finds the notices about edition 3 under 3).
+    Returns how many the provider accepted.
     """
     if not to:
         return 0
@@ -35,7 +43,7 @@ def send_one_off(
     message = PreparedEdition(
         edition_id=ref,
         newsletter=folder,
-        number=ref,
+        number=ref if number is None else number,
         subject=subject,
         from_name=s.sender.name,
         from_email=s.sender.email,

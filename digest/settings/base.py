@@ -32,6 +32,15 @@ def parse_duration(value: object) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
+def format_duration(value: timedelta) -> str:
+    """A duration as it would be written in the settings: 20h, 90m, 2d (the largest even unit)."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def default_home() -> Path:
     """Where state lives when neither `home` nor DIGEST_HOME is set (XDG data dir)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
