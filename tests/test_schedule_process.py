@@ -154,3 +154,28 @@ def test_down_beyond_the_grace_nothing_is_sent_and_the_editors_are_told(
     assert _sent(app) == 0 and _edition_status(app) == "draft"
     assert f"{planned:%H:%M}" in next(notices.rglob("*.eml")).read_text()
     app.close()
+
+
+def test_sigterm_mid_send_stops_between_batches_and_the_next_start_finishes(
+    db_url: str, tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    """What systemd, Docker and Kubernetes send: the scheduler stops cleanly, nothing uncertain."""
+    app, _planned = _down_since(tmp_path, db_url, timedelta(minutes=10))
+    env = _env(tmp_path, tmp_path / "digest.toml", db_url)
+    _start(env, tmp_path / "first.log", processes)
+    _wait("40 readers sent", lambda: _sent(app) >= 40)
+    asked = time.monotonic()
+    processes[0].send_signal(signal.SIGTERM)
+    assert processes[0].wait(timeout=15) == 0
+    assert time.monotonic() - asked < 5  # not the rest of the list first
+    with app.engine.connect() as conn:
+        query = select(Delivery.status, func.count()).group_by(Delivery.status)
+        left = {status: n for status, n in conn.execute(query)}
+    assert set(left) <= {"sent", "pending"} and left.get("pending", 0) > 0, left
+    assert "scheduler stopped" in (tmp_path / "first.log").read_text()
+    _start(env, tmp_path / "second.log", processes)
+    _wait("the edition sent", lambda: _edition_status(app) == "sent")
+    assert _sent(app) == READERS
+    files = list((tmp_path / "home" / "outbox" / "weekly" / "1").glob("*.eml"))
+    assert len(files) == READERS
+    app.close()

@@ -22,13 +22,24 @@ from digest.core.app import App, create_app
 from digest.core.models import Delivery, Edition, ScheduleRun
 from digest.core.workers import _started, is_dead, worker_id
 from digest.editions.lifecycle import history
+from digest.editions.timeline import timeline
 from digest.pipeline import send
+from digest.schedule.jobs import send_job
 from digest.schedule.scheduler import job_overview, missed_runs, start_up, stored_jobs
 from digest.sending.providers.base import Outcome, SendResult
 from digest.sending.providers.outbox import OutboxMailer
 from digest.settings.loading import load_settings
 from subscribers.store import add_subscriber
-from tests.test_jobs import READERS, START, Clock, add_articles, make_app, outbox_count, week_times
+from tests.test_jobs import (
+    READERS,
+    START,
+    WARSAW,
+    Clock,
+    add_articles,
+    make_app,
+    outbox_count,
+    week_times,
+)
 
 
 def _notices(app: App, kind: str, newsletter: str = "weekly") -> list[Path]:
@@ -203,13 +214,46 @@ def test_schedule_list_shows_draft_lead_as_written_and_the_last_outcome(
     assert view.description == "drafts 20h before each send"
     [view] = [j for j in job_overview(weekly) if j.id == "send:weekly"]
     assert view.last_run is not None and view.last_run.outcome == "sent"
+    out = _cli(weekly, tmp_path, "schedule", "list")
+    assert "20h before each send" in out.output
+    assert "sent, Mon 08 Mar" in out.output and "edition 1 to 4 readers" in out.output
+
+
+def _cli(app: App, tmp_path: Path, *args: str) -> Any:
+    """Run a digest command on the test's database and newsletter."""
     cfg = tmp_path / "c.toml"
     cfg.write_text(
         'secret_key = "k"\n[newsletters.weekly]\ntitle = "W"\ntags = ["transit"]\n'
         'schedule = "weekly mon 08:00"\ntimezone = "Europe/Warsaw"\n'
     )
-    url = str(weekly.engine.url.render_as_string(hide_password=False))
-    out = CliRunner().invoke(cli, ["--config", str(cfg), "--database-url", url, "schedule", "list"])
+    url = str(app.engine.url.render_as_string(hide_password=False))
+    out = CliRunner().invoke(cli, ["--config", str(cfg), "--database-url", url, *args])
     assert out.exit_code == 0, out.output
-    assert "20h before each send" in out.output
-    assert "sent, Mon 08 Mar" in out.output and "edition 1 to 4 readers" in out.output
+    return out
+
+
+def test_edition_list_shows_skipped_and_missed_weeks_with_the_reason(
+    weekly: App, clock: Clock, tmp_path: Path
+) -> None:
+    _, first = week_times(weekly, START)
+    clock.now = first
+    assert send_job(weekly, "weekly", clock.now, "h").outcome == "sent"
+    _, second = week_times(weekly, first + timedelta(hours=1))
+    clock.now = second  # nothing new arrived: the week is skipped
+    assert send_job(weekly, "weekly", clock.now, "h").outcome == "skipped"
+    clock.now = second + timedelta(days=1)
+    add_articles(weekly, tmp_path, clock.now, n=1)
+    _, third = week_times(weekly, clock.now)
+    clock.now = third + timedelta(hours=9)  # down over the third send, beyond the grace
+    start_up(weekly, worker_id())
+    listing = " ".join(_cli(weekly, tmp_path, "edition", "list", "weekly").output.split())
+    assert "draft (missed)" in listing and "skipped" in listing and "sent" in listing
+    assert f"{second.astimezone(WARSAW):%d %b %Y} 08:00 CET" in listing
+    with weekly.engine.connect() as conn:
+        weeks = [(w.edition.number if w.edition else None, w.outcome, w.reason, w.when)
+                 for w in timeline(conn, "weekly")]  # fmt: skip
+    assert [w[:2] for w in weeks] == [(2, "draft (missed)"), (None, "skipped"), (1, "sent")]
+    assert "missed: no scheduler was running at Mon 22 Mar 2027 08:00 CET" in weeks[0][2]
+    assert weeks[1][2].startswith("nothing new for weekly") and weeks[1][3] == second
+    shown = _cli(weekly, tmp_path, "edition", "show", "weekly", "2").output
+    assert f"send time: {third.astimezone(WARSAW):%a %d %b %Y} 08:00 CET" in shown

@@ -15,10 +15,10 @@ from digest.cli.root import State, cli
 from digest.core.app import App
 from digest.editions.editorial import act, find_edition
 from digest.editions.lifecycle import history
+from digest.editions.timeline import timeline
 from digest.pipeline import send as send_edition
 from digest.schedule.scheduler import job_overview
 from digest.schedule.scheduler import run as run_scheduler
-from digest.store.editions import list_editions
 
 
 def _actor() -> str:
@@ -37,24 +37,42 @@ def edition() -> None:
 @click.argument("newsletter")
 @click.pass_obj
 def list_(state: State, newsletter: str) -> None:
-    """List a newsletter's editions, newest first.
+    """List a newsletter's editions, newest first, with the weeks skipped or missed and why.
+
+    Times are in the newsletter's time zone.
 
     Example: digest edition list weekly
     """
     app = state.app()
     app.settings.newsletter(newsletter)
     with app.engine.connect() as conn:
-        rows = list_editions(conn, newsletter)
-    now = app.clock()
-    table = Table("no.", "status", "stories", "scheduled for", "sent", "subject")
-    for e in rows:
-        late = e.status == "draft" and e.scheduled_for is not None and e.scheduled_for < now
+        weeks = timeline(conn, newsletter)
+    zone = _zone(app, newsletter)
+    table = Table(
+        "no.", Column("status", no_wrap=True), Column("send time", no_wrap=True),
+        Column("sent", no_wrap=True), "subject",
+    )  # fmt: skip
+    for week in weeks:
+        e = week.edition
+        subject = e.content.subject if e else ""
+        if week.reason:
+            subject = f"{subject}\n[dim]{week.reason}[/]" if subject else f"[dim]{week.reason}[/]"
         table.add_row(
-            str(e.number), e.status + (" (late)" if late else ""), str(len(e.content.stories)),
-            f"{e.scheduled_for:%Y-%m-%d %H:%M}" if e.scheduled_for else "",
-            f"{e.sent_at:%Y-%m-%d %H:%M}" if e.sent_at else "", e.content.subject,
+            str(e.number) if e else "-", week.outcome,
+            _local(week.when, zone) if e is None or e.scheduled_for else "by hand",
+            _local(e.sent_at, zone) if e and e.sent_at else "", subject,
         )  # fmt: skip
     console().print(table)
+
+
+def _zone(app: App, newsletter: str) -> ZoneInfo:
+    nl = app.settings.newsletters.get(newsletter)
+    return ZoneInfo((nl.timezone if nl else None) or app.settings.timezone)
+
+
+def _local(when: datetime | None, zone: ZoneInfo) -> str:
+    """A time in the newsletter's zone, with the zone, as editors read it."""
+    return f"{when.astimezone(zone):%a %d %b %Y %H:%M %Z}" if when else ""
 
 
 @edition.command()
@@ -71,6 +89,11 @@ def show(state: State, newsletter: str, number: int | None) -> None:
     c = console()
     c.print(f"[bold]{e.content.subject}[/]  edition {e.number} of {newsletter}: {e.status}")
     c.print(f"preheader: {e.content.preheader}")
+    zone = _zone(app, newsletter)
+    if e.scheduled_for:
+        c.print(f"send time: {_local(e.scheduled_for, zone)}")
+    if e.sent_at:
+        c.print(f"sent: {_local(e.sent_at, zone)}")
     for section in e.content.sections:
         c.print(f"\n[bold]{section.title}[/]")
         for story in section.stories:
@@ -80,8 +103,7 @@ def show(state: State, newsletter: str, number: int | None) -> None:
     if events:
         table = Table("when", "from", "to", "by", "why")
         for ev in events:
-            when = f"{ev.at:%Y-%m-%d %H:%M}"
-            table.add_row(when, ev.from_status, ev.to_status, ev.actor, ev.reason)
+            table.add_row(_local(ev.at, zone), ev.from_status, ev.to_status, ev.actor, ev.reason)
         c.print(table)
 
 
@@ -199,4 +221,6 @@ def schedule_run(state: State) -> None:
         runs.addHandler(handler)
         runs.propagate = False
     runs.setLevel(logging.INFO)
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # a line per second
     run_scheduler(app, reload=lambda: state.loaded().settings)
+    c.print("scheduler stopped")

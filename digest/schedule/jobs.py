@@ -7,6 +7,7 @@ planned time (so a job that already ran for a time does not run for it again).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -31,9 +32,18 @@ from digest.schedule.notices import (
     notify_editors,
 )
 from digest.sending.endings import SendFailed, SendUncertain
+from digest.sending.loop import Hooks
+from digest.sending.stopping import Stop
 from digest.settings.base import format_duration
 from digest.store import deliveries, editions, sendctl
 from digest.store.editions import EditionRow
+
+log = logging.getLogger(__name__)
+
+# The scheduler process's stop request (SIGINT, SIGTERM): a send a job started ends cleanly
+# between two batches when it is set, and the next start resumes it. One per process, as the
+# signals it answers are.
+PROCESS_STOP = Stop()
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,14 @@ def _ran(engine: Engine, job: str, planned_for: datetime) -> bool:
             )
         ).first()
     return found is not None
+
+
+def logged(result: JobResult) -> JobResult:
+    """One line in the scheduler's log for a job run: what it did (errors at error level)."""
+    failed = result.outcome in ("error", "blocked", "interrupted")
+    level = logging.ERROR if failed else logging.INFO
+    log.log(level, "%s: %s %s", result.job, result.outcome, result.message)
+    return result
 
 
 def _record(app: App, result: JobResult) -> JobResult:
@@ -159,7 +177,7 @@ def send_job(app: App, newsletter: str, now: datetime, owner: str) -> JobResult:
                     app, JobResult(job, "late", f"edition {current.number} not approved", send_at)
                 )
         try:
-            report = send(app, newsletter, actor="scheduler")
+            report = send(app, newsletter, actor="scheduler", hooks=Hooks(stop=PROCESS_STOP))
         except NothingToSend as exc:
             return _record(app, JobResult(job, "skipped", exc.message, send_at))
         except NEEDS_OPERATOR as exc:
@@ -239,14 +257,15 @@ def resume_interrupted(app: App, owner: str) -> list[JobResult]:
             if not held or _waits_for_operator(app, current.id):
                 continue
             try:
-                report = send(app, name, actor="scheduler")
+                report = send(app, name, actor="scheduler", hooks=Hooks(stop=PROCESS_STOP))
             except NEEDS_OPERATOR as exc:
-                results.append(_block(app, current, job, exc))
+                results.append(logged(_block(app, current, job, exc)))
                 continue
             except DigestError as exc:
-                results.append(JobResult(job, "interrupted", exc.message))
+                results.append(logged(JobResult(job, "interrupted", exc.message)))
                 continue
-            results.append(JobResult(job, "resumed", f"edition {report.edition.number}"))
+            done = JobResult(job, "resumed", f"edition {report.edition.number}")
+            results.append(logged(done))
     return results
 
 

@@ -31,14 +31,17 @@ from digest.core.models import ScheduleRun
 from digest.core.workers import worker_id
 from digest.schedule.expressions import LeadTrigger, last_fire, next_fire
 from digest.schedule.jobs import (
+    PROCESS_STOP,
     JobResult,
     draft_job,
     ingest_job,
+    logged,
     missed_send,
     resume_interrupted,
     send_job,
     send_trigger,
 )
+from digest.sending.stopping import on_signals
 from digest.settings import Settings
 from digest.settings.base import format_duration
 
@@ -97,28 +100,21 @@ _KINDS: dict[str, Callable[[App, str, datetime, str], JobResult]] = {
 def run_job(kind: str, target: str) -> None:
     """Entry point APScheduler calls: one job of the running scheduler."""
     app = _RUNNING["app"]
-    _logged(_run_one(app, kind, target, app.clock(), worker_id()))
+    _run_one(app, kind, target, app.clock(), worker_id())
 
 
 def _run_one(app: App, kind: str, target: str, now: datetime, owner: str) -> JobResult:
-    """One job; an error in it is its outcome, never the end of the scheduler."""
+    """One job, logged as it ends; an error in it is its outcome, never the end of the scheduler."""
     try:
-        return _KINDS[kind](app, target, now, owner)
+        return logged(_KINDS[kind](app, target, now, owner))
     except DigestError as exc:
-        return JobResult(f"{kind}:{target}", "error", exc.message)
-
-
-def _logged(result: JobResult) -> JobResult:
-    level = logging.ERROR if result.outcome in ("error", "blocked", "interrupted") else logging.INFO
-    log.log(level, "%s: %s %s", result.job, result.outcome, result.message)
-    return result
+        return logged(JobResult(f"{kind}:{target}", "error", exc.message))
 
 
 def resume_sends() -> None:
     """Every minute while running: take over sends whose process died."""
     app = _RUNNING["app"]
-    for result in resume_interrupted(app, worker_id()):
-        _logged(result)
+    resume_interrupted(app, worker_id())
 
 
 def missed_runs(app: App) -> dict[str, datetime]:
@@ -154,7 +150,7 @@ def catch_up(app: App, missed: dict[str, datetime], owner: str) -> list[JobResul
             if planned is not None and now - planned <= grace:
                 results.append(_run_one(app, "send", name, now, owner))
             elif planned is not None:
-                results.append(missed_send(app, name, planned, now, owner))
+                results.append(logged(missed_send(app, name, planned, now, owner)))
         drafted_for = missed.get(f"draft:{name}")
         if drafted_for is not None:
             send_at = next_fire(trigger, drafted_for)
@@ -332,26 +328,38 @@ def run(
     reload: Callable[[], Settings] | None = None,
     check_every: timedelta = timedelta(minutes=1),
 ) -> None:
-    """`digest schedule run`: sync jobs, finish interrupted sends, then run jobs until stopped.
+    """`digest schedule run`: catch up, resume, sync (see `start_up`), then run jobs until stopped.
 
-    With `reload`, the settings are re-read every `check_every` and the jobs re-synced when
-    they changed, so editing the config needs no restart.
+    SIGINT or SIGTERM stops it: no job starts after it, and a send under way ends between two
+    batches, its rest left for the next start. With `reload`, the settings are re-read every
+    `check_every` and the jobs re-synced when they changed, so editing the config needs no
+    restart.
     """
-    for result in start_up(app, worker_id()):
-        _logged(result)
-    _RUNNING["app"] = app
-    scheduler = BlockingScheduler(
-        jobstores={"default": job_store(app), "local": MemoryJobStore()}, timezone="UTC"
-    )
-    scheduler.add_job(
-        resume_sends, "interval", minutes=1, id="resume-sends", jobstore="local", coalesce=True
-    )
-    if reload is not None:
+    with on_signals(PROCESS_STOP):
+        start_up(app, worker_id())  # each job run is logged as it ends
+        if PROCESS_STOP.is_set():
+            return
+        _RUNNING["app"] = app
+        scheduler = BlockingScheduler(
+            jobstores={"default": job_store(app), "local": MemoryJobStore()}, timezone="UTC"
+        )
+        local = {"jobstore": "local", "coalesce": True}
+        scheduler.add_job(resume_sends, "interval", minutes=1, id="resume-sends", **local)
         scheduler.add_job(
-            reload_config, "interval", seconds=check_every.total_seconds(),
-            args=[scheduler, reload], id="config-watch", jobstore="local", coalesce=True,
-        )  # fmt: skip
-    try:
-        scheduler.start()
-    finally:
-        _RUNNING.pop("app", None)
+            _stop_when_asked, "interval", seconds=1, args=[scheduler], id="stop-watch", **local
+        )
+        if reload is not None:
+            scheduler.add_job(
+                reload_config, "interval", seconds=check_every.total_seconds(),
+                args=[scheduler, reload], id="config-watch", **local,
+            )  # fmt: skip
+        try:
+            scheduler.start()
+        finally:
+            _RUNNING.pop("app", None)
+
+
+def _stop_when_asked(scheduler: BaseScheduler) -> None:
+    """Shut the scheduler down once a signal asked to: running sends end between batches."""
+    if PROCESS_STOP.is_set():
+        scheduler.shutdown(wait=False)
