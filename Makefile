@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench lint typecheck clean lock
+.PHONY: demo test bench lint typecheck clean lock screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,8 @@ demo: $(VENV)/.runtime
 	$(BIN)/digest demo
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check digest subscribers tests bench
-	$(BIN)/ruff format --check digest subscribers tests bench
+	$(BIN)/ruff check digest subscribers tests bench scripts
+	$(BIN)/ruff format --check digest subscribers tests bench scripts
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy
@@ -35,6 +35,10 @@ test: lint typecheck
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+
+# The README's pictures (docs/images/), taken from the demo in Debian's chromium.
+screenshots: $(VENV)/.dev
+	$(BIN)/python scripts/screenshots.py
 
 # Record the versions the suite passed with (run after changing dependencies).
 lock: $(VENV)/.dev

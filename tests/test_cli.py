@@ -6,9 +6,10 @@ import email
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 import pytest
@@ -16,9 +17,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from digest.cli import cli
-from digest.core.db import head_revision, open_database
+from digest.cli.root import hoist_global_options
+from digest.core.db import create_db_engine, head_revision, open_database
 from digest.core.models import Article, Delivery
-from digest.schedule.expressions import next_fire, parse_schedule
+from digest.schedule.expressions import fire_times, next_fire, parse_schedule
 from tests.conftest import FIXTURES, ROOT
 
 runner = CliRunner()
@@ -95,6 +97,47 @@ def test_config_check_masks_secrets(config_file: Path) -> None:
     out = run("--config", str(config_file), "--set", "sender.name=Flag Name", "config", "check")
     assert "test-secret-key" not in out
     assert "********" in out and "Flag Name" in out and "settings are valid" in out
+
+
+def test_config_check_shows_values_as_written_and_the_next_sends(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'secret_key = "k"\n[newsletters.weekly]\ntitle = "W"\ntags = ["transit", "housing"]\n'
+        'schedule = "weekly mon 08:00"\ntimezone = "Europe/Warsaw"\ndraft_lead = "20h"\n'
+    )
+    out = run("--config", str(config), "config", "check")
+    lines = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") == 4}
+    assert "│ 20h " in lines["newsletters.weekly.draft_lead"]
+    assert "│ true " in lines["newsletters.weekly.skip_if_empty"]
+    sends = fire_times(
+        parse_schedule("weekly mon 08:00", "Europe/Warsaw"),
+        datetime.now(UTC),
+        datetime.now(UTC) + timedelta(days=22),
+    )[:3]
+    zone = ZoneInfo("Europe/Warsaw")
+    shown = ", ".join(f"{t.astimezone(zone):%a %d %b} 08:00" for t in sends)
+    assert f"weekly sends next: {shown}" in out
+    doc = json.loads(run("--config", str(config), "config", "check", "--json"))
+    values = {row["key"]: row["value"] for row in doc["settings"]}
+    assert values["secret_key"] == "********" and values["newsletters.weekly.draft_lead"] == "20h"
+    assert values["newsletters.weekly.tags"] == '["transit", "housing"]'
+
+    assert len(doc["next_sends"]["weekly"]) == 3
+
+
+def test_global_options_work_after_the_command(config_file: Path) -> None:
+    out = run("config", "check", "--config", str(config_file), "--set", "sender.name=Late Flag")
+    assert "Late Flag" in out and str(config_file.name) in out
+    assert hoist_global_options(["send", "weekly", "-v", "--home=/h", "--", "--set"]) == [
+        "-v", "--home=/h", "send", "weekly", "--", "--set",
+    ]  # fmt: skip
+
+
+def test_a_new_sqlite_folder_is_said(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    target = tmp_path / "not" / "there" / "x.db"
+    with caplog.at_level("WARNING"):
+        create_db_engine(f"sqlite:///{target}").dispose()
+    assert f"created the folder {target.parent}" in caplog.text
 
 
 def test_ingest_errors_exit_1_but_keep_good_files(

@@ -207,34 +207,49 @@ def test_killed_during_send_resumes_after_restart(
 
 @pytest.mark.postgres
 def test_two_schedulers_run_each_job_once(pg_url: str, tmp_path: Path) -> None:
+    """Two schedulers on one database through four weeks: each draft and send made once."""
     clock = Clock(START)
     apps = [make_app(pg_url, tmp_path / f"p{i}", clock) for i in range(2)]
     with apps[0].engine.begin() as conn:
         for i in range(READERS):
             add_subscriber(conn, f"reader{i}@example.com", "weekly", START)
-    add_articles(apps[0], tmp_path, START, n=2)
-    _, send_at = week_times(apps[0], START)
-    clock.now = send_at
-    barrier = threading.Barrier(2)
-    results: list[str] = []
+    after = START
+    outcomes: list[tuple[str, ...]] = []
+    for _week in range(4):
+        add_articles(apps[0], tmp_path, after + timedelta(hours=1), n=2)
+        draft_at, send_at = week_times(apps[0], after + timedelta(hours=2))
+        for job, at in ((draft_job, draft_at), (send_job, send_at)):
+            clock.now = at
+            barrier = threading.Barrier(2)
+            results: list[str] = []
 
-    def worker(i: int) -> None:
-        barrier.wait()
-        results.append(send_job(apps[i], "weekly", clock.now, f"host{i}:1").outcome)
+            def worker(
+                i: int, job: Any = job, barrier: threading.Barrier = barrier, out: Any = results
+            ) -> None:
+                barrier.wait()
+                out.append(job(apps[i], "weekly", clock.now, f"host{i}:1").outcome)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) in (["done", "sent"], ["locked", "sent"])
+            threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            outcomes.append(tuple(sorted(results)))
+        after = send_at + timedelta(minutes=1)
+    assert all(
+        o in (("done", "drafted"), ("drafted", "locked"), ("done", "sent"), ("locked", "sent"))
+        for o in outcomes
+    ), outcomes
     with apps[0].engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(Edition)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(Edition)).scalar_one() == 4
         sent = conn.execute(
             select(func.count()).select_from(Delivery).where(Delivery.status == "sent")
         )
-        assert sent.scalar_one() == READERS
-        assert conn.execute(select(func.count()).select_from(ScheduleRun)).scalar_one() == 1
+        assert sent.scalar_one() == READERS * 4
+        runs = conn.execute(select(ScheduleRun.job, func.count()).group_by(ScheduleRun.job))
+        assert {job: n for job, n in runs} == {"draft:weekly": 4, "send:weekly": 4}
+    for number in range(1, 5):  # each edition's files are in the home of whoever sent it
+        assert sum(outbox_count(app, number) for app in apps) == READERS
     for app in apps:
         app.close()
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -257,3 +259,56 @@ def test_edition_list_shows_skipped_and_missed_weeks_with_the_reason(
     assert weeks[1][2].startswith("nothing new for weekly") and weeks[1][3] == second
     shown = _cli(weekly, tmp_path, "edition", "show", "weekly", "2").output
     assert f"send time: {third.astimezone(WARSAW):%a %d %b %Y} 08:00 CET" in shown
+
+
+def _empty_databases(db_url: str, tmp_path: Path, n: int) -> Iterator[str]:
+    """`n` fresh, empty databases of the same kind as `db_url` (schemas on PostgreSQL)."""
+    if db_url.startswith("sqlite"):
+        for i in range(n):
+            yield f"sqlite:///{tmp_path / f'race{i}.db'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    base, _, _ = db_url.partition("?")
+    admin = create_engine(base)
+    for i in range(n):
+        schema = f"race_{os.getpid()}_{i}"
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield f"{base}?options=-csearch_path%3D{schema}"
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _start_two_at_once(url: str, tmp_path: Path, clock: Clock) -> list[set[str] | BaseException]:
+    """Two schedulers' start-up (migrations, job table, job sync) at the same instant."""
+    barrier = threading.Barrier(2)
+    outcomes: list[set[str] | BaseException] = []
+
+    def start(i: int) -> None:
+        app = make_app(url, tmp_path / f"s{i}", clock)
+        try:
+            barrier.wait()
+            outcomes.append({job_id for job_id, _, _ in stored_jobs(app)})
+        except BaseException as exc:  # the test reports any, from either thread
+            outcomes.append(exc)
+        finally:
+            app.close()
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_two_schedulers_starting_at_once_on_an_empty_database(
+    db_url: str, tmp_path: Path, clock: Clock
+) -> None:
+    """Migrations and the job table are made under a lock: 20 simultaneous starts, no crash."""
+    for url in _empty_databases(db_url, tmp_path, 20):
+        outcomes = _start_two_at_once(url, tmp_path, clock)
+        assert outcomes == [{"send:weekly", "draft:weekly"}] * 2

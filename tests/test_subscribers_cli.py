@@ -54,6 +54,8 @@ def test_lifecycle_from_the_command_line(cfg: list[str], db_url: str, tmp_path: 
     out_file = tmp_path / "weekly.csv"
     run(*cfg, "subscribers", "export", "--list", "weekly", "--out", str(out_file))
     assert "Ann@example.com" in out_file.read_text()
+    refused = run(*cfg, "subscribers", "forget", "ann@example.com", code=1)  # in a script
+    assert "forget ann@example.com --yes" in refused
     run(*cfg, "subscribers", "forget", "ann@example.com", "--yes")
     engine = open_database(db_url)
     with engine.connect() as conn:

@@ -109,6 +109,10 @@ class State:
 class DigestGroup(click.Group):
     """A group that turns domain errors into one clear line and exit code 1 (or their own)."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Accept the global options anywhere: `digest extract URL --set k=v` works too."""
+        return super().parse_args(ctx, hoist_global_options(args))
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command, loaded or not."""
         return sorted(set(self.commands) | set(COMMANDS))
@@ -156,6 +160,38 @@ class DigestGroup(click.Group):
             state = ctx.find_object(State)
             if state is not None and state._app is not None:
                 state._app.close()
+
+
+# The group's own options and whether each takes a value; no command uses these names.
+GLOBAL_OPTIONS = {"--config": True, "--home": True, "--database-url": True, "--set": True,
+                  "-v": False, "--verbose": False}  # fmt: skip
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options typed after the command to the front, where click expects them.
+
+    Nothing after `--` moves: it ends the options.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    command_seen = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        name, eq, _ = arg.partition("=")
+        takes_value = GLOBAL_OPTIONS.get(name)
+        if takes_value is not None:
+            width = 2 if takes_value and not eq else 1
+            front += args[i : i + width]
+            i += width
+            continue
+        command_seen = command_seen or not arg.startswith("-")
+        (rest if command_seen else front).append(arg)
+        i += 1
+    return front + rest
 
 
 def _parse_set(values: tuple[str, ...]) -> dict[str, str]:

@@ -11,6 +11,7 @@ import click
 from sqlalchemy import Connection
 
 from digest.cli.root import State, cli
+from digest.core.errors import DigestError
 from digest.core.text import counted
 from digest.sending.confirmations import send_confirmation
 from subscribers import ops
@@ -303,6 +304,11 @@ def forget_(state: State, email: str, yes: bool) -> None:
     Example: digest subscribers forget ann@example.com --yes
     """
     if not yes:
+        if not sys.stdin.isatty():
+            raise DigestError(
+                f"not erasing {email}: forget asks first, and there is no one here to answer",
+                hint=f"in a script, say so: digest subscribers forget {email} --yes",
+            )
         click.confirm(f"Erase {email} for good?", abort=True)
     app = state.app()
     with app.engine.begin() as conn:

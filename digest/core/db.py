@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own locking is all there is
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -15,6 +23,7 @@ from digest.core.text import hide_password
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # The newest migration's revision. A database already there opens without importing alembic
 # (a tenth of a second of every command's start); tests/test_db.py checks it against the
@@ -45,7 +54,11 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
             )
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(parsed.database).parent
+                if not folder.is_dir():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    # Said, not silent: a typo in the URL should not go unnoticed.
+                    log.warning("created the folder %s for the SQLite database", folder)
             engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
@@ -119,11 +132,45 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def open_database(url: str) -> Engine:
-    """An engine whose schema is at head: migrations run on first use."""
+    """An engine whose schema is at head: migrations run on first use, one process at a time."""
     engine = create_db_engine(url)
     if current_revision(engine) != HEAD:
-        upgrade(engine)
+        with schema_lock(engine):
+            if current_revision(engine) != HEAD:  # another process may have just done it
+                upgrade(engine)
     return engine
+
+
+# Any number; PostgreSQL advisory locks are named by one. Held only while the schema changes.
+_SCHEMA_LOCK_KEY = 0x6469_6765  # "dige"
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Hold the database's schema lock: two processes starting at once never both create tables.
+
+    PostgreSQL: an advisory lock (held by a connection of its own, so any transaction may run
+    meanwhile). SQLite: an exclusive lock on a file beside the database.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:" or fcntl is None:
+        yield  # nobody else can see this database (or the platform has no file locks)
+        return
+    with open(f"{database}-schema.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _safe(engine: Engine) -> str:

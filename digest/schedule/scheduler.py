@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import MetaData, Table, func, inspect, select
 
 from digest.core.app import App
+from digest.core.db import schema_lock
 from digest.core.errors import DigestError
 from digest.core.models import ScheduleRun
 from digest.core.workers import worker_id
@@ -225,7 +226,13 @@ class _StoreEditor(BaseScheduler):  # type: ignore[misc]  # APScheduler has no t
 @contextmanager
 def editing_jobs(app: App) -> Iterator[BaseScheduler]:
     """The job store, to read and change jobs without running any."""
-    editor = _StoreEditor(jobstores={"default": job_store(app)}, timezone="UTC")
+    store = job_store(app)
+    # APScheduler creates its table when the store starts; two schedulers starting at once on
+    # an empty database would both try, so it is created here first, under the schema lock.
+    if not inspect(app.engine).has_table(JOBS_TABLE):
+        with schema_lock(app.engine), app.engine.begin() as conn:
+            store.jobs_t.create(conn, checkfirst=True)
+    editor = _StoreEditor(jobstores={"default": store}, timezone="UTC")
     editor.start(paused=True)
     try:
         yield editor

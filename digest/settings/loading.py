@@ -9,10 +9,12 @@ layer it came from and what is allowed.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from digest.core.errors import ConfigError
 from digest.core.text import hide_password
 from digest.settings import Settings
+from digest.settings.base import format_duration
 
 DEFAULT_CONFIG = Path("config/digest.toml")
 ENV_PREFIX = "DIGEST_"
@@ -315,6 +318,13 @@ def _show(key: Key, value: Any) -> str:
         return "********" if value.get_secret_value() else "(empty)"
     if key[-1] == "database_url" and value:
         return _mask_url(str(value))
+    # As the value would be written in the settings file.
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(json.dumps(str(v)) for v in value) + "]"
     return "(none)" if value is None else str(value)
 
 
