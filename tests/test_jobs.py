@@ -98,7 +98,14 @@ def outbox_count(app: App, number: int) -> int:
     return len(list((app.settings.outbox_dir / "weekly" / str(number)).glob("*.eml")))
 
 
-def test_eight_weeks(weekly: App, clock: Clock, tmp_path: Path) -> None:
+@pytest.mark.parametrize("zone", ["Europe/Warsaw", "America/New_York"])
+def test_eight_weeks(db_url: str, clock: Clock, tmp_path: Path, zone: str) -> None:
+    """Eight weeks across both zones' DST changes (New York 14 March, Warsaw 28 March 2027)."""
+    weekly = make_app(db_url, tmp_path, clock, timezone=zone)
+    with weekly.engine.begin() as conn:
+        for i in range(READERS):
+            add_subscriber(conn, f"reader{i}@example.com", "weekly", START)
+    local = ZoneInfo(zone)
     seen: set[int] = set()
     after = START
     quiet_week = 4
@@ -115,7 +122,7 @@ def test_eight_weeks(weekly: App, clock: Clock, tmp_path: Path) -> None:
             assert sent.outcome == "skipped"
         else:
             assert (drafted.outcome, sent.outcome) == ("drafted", "sent"), (drafted, sent)
-            assert send_at.astimezone(WARSAW).hour == 8  # across the DST change too
+            assert send_at.astimezone(local).hour == 8  # across the DST change too
         after = send_at + timedelta(minutes=1)
     with weekly.engine.connect() as conn:
         editions = conn.execute(select(Edition.number, Edition.status, Edition.content)).all()
@@ -132,6 +139,7 @@ def test_eight_weeks(weekly: App, clock: Clock, tmp_path: Path) -> None:
     notice = email.message_from_bytes(notices[0].read_bytes(), policy=policy.default)
     assert notice["To"] == "editor@example.com" and notice["List-Unsubscribe"] is None
     assert "/desk/editions/" in notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    weekly.close()
 
 
 def test_late_draft_is_not_sent_until_approved(db_url: str, tmp_path: Path, clock: Clock) -> None:

@@ -312,3 +312,22 @@ def test_two_schedulers_starting_at_once_on_an_empty_database(
     for url in _empty_databases(db_url, tmp_path, 20):
         outcomes = _start_two_at_once(url, tmp_path, clock)
         assert outcomes == [{"send:weekly", "draft:weekly"}] * 2
+
+
+def test_the_desk_shows_skipped_and_missed_weeks_with_the_reason(
+    weekly: App, clock: Clock, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from digest.web.server import create_web_app
+    from tests.webkit import make_user, sign_in
+
+    _, first = week_times(weekly, START)
+    clock.now = first + timedelta(hours=9)  # down over the first send, beyond the grace
+    start_up(weekly, worker_id())
+    make_user(weekly, "ada", "editor")
+    with TestClient(create_web_app(weekly), base_url="https://testserver") as client:
+        sign_in(client, "ada")
+        page = client.get("/desk").text
+    assert "draft (missed)" in page and "missed: no scheduler was running" in page
+    assert f"{first.astimezone(WARSAW):%a %d %b %Y} 08:00 CET" in page

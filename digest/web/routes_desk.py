@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, select
 from digest.core.models import Edition
 from digest.editions.build import EditionContent
 from digest.editions.lifecycle import allowed_actions, history, transition
+from digest.editions.timeline import timeline
 from digest.email.message import Recipient
 from digest.email.prepare import prepare
 from digest.pipeline import prepare_draft
@@ -51,14 +53,28 @@ def _sample(request: Request, edition: EditionRow) -> Recipient:
 
 @router.get("")
 def desk(request: Request) -> Response:
-    """Every newsletter with its recent editions."""
+    """Every newsletter with its recent editions, and the weeks skipped or missed, with why."""
     require(request, Role.EDITOR)
     st = state(request)
+    settings = st.app.settings
     with st.app.engine.connect() as conn:
-        rows = {
-            name: editions.list_editions(conn, name, 20) for name in st.app.settings.newsletters
-        }
-    return render(request, "desk.html", {"newsletters": st.app.settings.newsletters, "rows": rows})
+        weeks = {name: timeline(conn, name, 20) for name in settings.newsletters}
+    rows = {
+        name: [
+            {
+                "edition": w.edition, "status": w.outcome, "reason": w.reason,
+                "when": _local(w.when, nl.timezone or settings.timezone),
+            }
+            for w in weeks[name]
+        ]
+        for name, nl in settings.newsletters.items()
+    }  # fmt: skip
+    return render(request, "desk.html", {"newsletters": settings.newsletters, "rows": rows})
+
+
+def _local(when: datetime | None, zone: str) -> str:
+    """A time as an editor reads it: in the newsletter's zone, with the zone."""
+    return f"{when.astimezone(ZoneInfo(zone)):%a %d %b %Y %H:%M %Z}" if when else ""
 
 
 @router.get("/editions/{edition_id}")
