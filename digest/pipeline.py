@@ -326,7 +326,8 @@ def _finish(
             f"{name}: {counts['uncertain']} deliveries are uncertain (the provider may or may "
             "not have sent them: its answer was lost, or a worker died while it had them)",
             hint=f"{status_hint}; `digest send {newsletter} --resend-uncertain` sends them "
-            "again (some readers may then get two)",
+            f"again (some readers may then get two), `digest send settle {newsletter}` leaves "
+            "them as they are",
         )
     if left:
         raise SendUnfinished(

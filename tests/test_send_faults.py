@@ -99,6 +99,30 @@ def test_a_lost_answer_is_uncertain_never_a_silent_double(
     app.close()
 
 
+def test_the_operator_may_leave_uncertain_readers_as_they_are(
+    db_url: str, config_file: Path, tmp_path: Path, fake: FakeSendGrid
+) -> None:
+    """`digest send settle`: never resent, listed as unconfirmed, and the edition finishes."""
+    fake.script = [202, "accept_drop"]
+    app = _app(db_url, config_file, fake)
+    add_articles(app, tmp_path / "arts")
+    emails = add_readers(app, 20)
+    with pytest.raises(SendUncertain, match="send settle weekly"):
+        send(app, "weekly")
+    settled = _cli(db_url, config_file, "settle", "weekly")
+    assert settled.exit_code == 0, settled.output
+    assert "10 uncertain deliveries left as they are" in settled.output
+    report = send(app, "weekly")
+    assert fake.accepted == Counter(emails)  # the ten were not sent again
+    assert report.counts == {"sent": 10, "unconfirmed": 10}
+    with app.engine.connect() as conn:
+        assert editions.get_edition(conn, "weekly", 1).status == "sent"
+    listed = json.loads(_cli(db_url, config_file, "status", "weekly", "--json").output)
+    assert {r["status"] for r in listed["readers"]} == {"unconfirmed"}
+    assert len(listed["readers"]) == 10
+    app.close()
+
+
 def _blackhole() -> tuple[socket.socket, list[socket.socket]]:
     """A port whose accept queue is full: connecting to it times out (SYNs are dropped)."""
     listener = socket.socket()

@@ -25,6 +25,7 @@ from rich.text import Text
 from digest.cli.common import console
 from digest.cli.root import State, cli
 from digest.core.errors import NothingToSend
+from digest.core.text import counted
 from digest.pipeline import SendReport, work
 from digest.pipeline import send as send_edition
 from digest.sending import controls
@@ -246,3 +247,22 @@ def _control(verb: str, action: Callable[..., Any], done: str) -> None:
 _control("pause", controls.pause, "send paused")
 _control("resume", controls.resume, "send resumed; run `digest send` or start workers")
 _control("cancel", controls.cancel, "send cancelled")
+
+
+@send.command("settle")
+@click.argument("newsletter")
+@click.pass_obj
+def settle(state: State, newsletter: str) -> None:
+    """Leave the uncertain deliveries as they are: never resent, so the edition can finish.
+
+    The provider may have sent them (its answer was lost); they stay listed as `unconfirmed`
+    in `digest send status`. Run `digest send NEWSLETTER` afterwards (the scheduler does it
+    within a minute) to finish the edition.
+
+    Example: digest send settle weekly
+    """
+    edition, n = controls.settle(state.app(), newsletter, actor="cli")
+    click.echo(
+        f"edition {edition.number} of {newsletter}: {counted(n, 'uncertain delivery')} left "
+        f"as they are (never resent); `digest send {newsletter}` finishes the edition"
+    )

@@ -13,7 +13,6 @@ from sqlalchemy import Connection
 from digest.cli.root import State, cli
 from digest.core.errors import DigestError
 from digest.core.text import counted
-from digest.sending.confirmations import send_confirmation
 from subscribers import ops
 from subscribers.errors import NotFound
 from subscribers.export import export_list
@@ -150,6 +149,9 @@ def add(
         f"{email}: {result.status} on {list_name}" + ("" if result.changed else " (no change)")
     )
     if result.needs_confirmation and result.subscriber_id is not None:
+        # The mail stack (templates, CSS inlining) loads only when a confirmation goes out.
+        from digest.sending.confirmations import send_confirmation
+
         sent_to = send_confirmation(app, result.subscriber_id, list_name)
         click.echo(f"confirmation email sent to {sent_to} via {app.settings.provider}")
 

@@ -292,7 +292,7 @@ def _block(app: App, edition: EditionRow, job: str, exc: DigestError) -> JobResu
     with app.engine.begin() as conn:
         note(conn, edition.id, "scheduler", app.clock(), reason)
     subject = f"Send stopped, needs you: {edition.content.subject}"
-    body = f"{exc.message}\n\n{exc.hint}\n\nSee: digest send status {edition.newsletter}"
+    body = f"{exc.message}\n\n{exc.hint or ''}\n\nSee: digest send status {edition.newsletter}"
     notify_editors(app, edition, "blocked", subject, body)
     return JobResult(job, "blocked", exc.message)
 

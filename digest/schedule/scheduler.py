@@ -151,7 +151,10 @@ def catch_up(app: App, missed: dict[str, datetime], owner: str) -> list[JobResul
             if planned is not None and now - planned <= grace:
                 results.append(_run_one(app, "send", name, now, owner))
             elif planned is not None:
-                results.append(logged(missed_send(app, name, planned, now, owner)))
+                try:
+                    results.append(logged(missed_send(app, name, planned, now, owner)))
+                except DigestError as exc:  # e.g. a broken template: said, and start-up goes on
+                    results.append(logged(JobResult(f"send:{name}", "error", exc.message)))
         drafted_for = missed.get(f"draft:{name}")
         if drafted_for is not None:
             send_at = next_fire(trigger, drafted_for)

@@ -1,4 +1,4 @@
-"""The operator's view of a send and their controls: status, pause, resume, cancel."""
+"""The operator's view of a send and their controls: status, pause, resume, settle, cancel."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from digest.core.app import App
 from digest.core.errors import DigestError
-from digest.editions.lifecycle import Status, transition
-from digest.store import deliveries, delivery_lists, editions, sendctl
+from digest.editions.lifecycle import Status, note, transition
+from digest.store import decisions, deliveries, delivery_lists, editions, sendctl
 from digest.store.delivery_lists import LISTED, Listed
 from digest.store.editions import EditionRow
 
@@ -105,6 +105,20 @@ def resume(app: App, newsletter: str, actor: str = "cli") -> EditionRow:
     return edition
 
 
+def settle(app: App, newsletter: str, actor: str = "cli") -> tuple[EditionRow, int]:
+    """Leave the uncertain deliveries as they are (never resent); returns how many.
+
+    The next run of the send (`digest send`, or the scheduler's minute look) then finishes
+    the edition through the ledger as usual, with nobody sent twice.
+    """
+    edition = _sending(app, newsletter)
+    now = app.clock()
+    with app.engine.begin() as conn:
+        n = decisions.leave_uncertain(conn, edition.id, now)
+        note(conn, edition.id, actor, now, f"settled: {n} uncertain deliveries left as they are")
+    return edition, n
+
+
 def cancel(app: App, newsletter: str, actor: str = "cli") -> tuple[EditionRow, int]:
     """Stop the send for good: pending deliveries are cancelled; returns how many."""
     edition = _sending(app, newsletter)
@@ -114,6 +128,6 @@ def cancel(app: App, newsletter: str, actor: str = "cli") -> tuple[EditionRow, i
         # cancelled, and the next one sees the edition cancelled (see digest.sending.planning).
         editions.lock(conn, edition.id)
         sendctl.set_state(conn, edition.id, "cancelled", actor, now)
-        n = deliveries.cancel_pending(conn, edition.id, now)
+        n = decisions.cancel_pending(conn, edition.id, now)
         transition(conn, edition.id, "cancel", actor, now, f"send cancelled; {n} not sent")
     return edition, n

@@ -31,7 +31,7 @@ from digest.sending.providers.base import Mailer, Outcome, ProviderUnavailable, 
 from digest.sending.retries import Outage, RetryPolicy
 from digest.sending.stopping import Stop
 from digest.sending.throttle import TokenBucket
-from digest.store import deliveries, sendctl
+from digest.store import decisions, deliveries, sendctl
 from subscribers.store import deliverable, topics_for
 from subscribers.tokens import LinkSigner
 
@@ -135,7 +135,7 @@ def run_send(
             conn, edition.edition_id, dead, mailer.resend_safe, now()
         )
         if opts.resend_uncertain:
-            summary.resent_uncertain = deliveries.resend_uncertain(conn, edition.edition_id, now())
+            summary.resent_uncertain = decisions.resend_uncertain(conn, edition.edition_id, now())
     counts_lock = threading.Lock()
 
     token = signer.unsubscribe_tokens(edition.newsletter, edition.edition_id)

@@ -294,7 +294,10 @@ def reached_readers(newsletter: str) -> ColumnElement[bool]:
     """
     some_sent = (
         select(Delivery.id)
-        .where(Delivery.edition_id == Edition.id, Delivery.status.in_(("sent", "uncertain")))
+        .where(
+            Delivery.edition_id == Edition.id,
+            Delivery.status.in_(("sent", "uncertain", "unconfirmed")),
+        )
         .exists()
     )
     return and_(Edition.newsletter == newsletter, or_(Edition.status == "sent", some_sent))

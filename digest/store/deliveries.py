@@ -5,7 +5,8 @@ claimed → pending with retry_at (a temporary failure: "retrying" in the counts
           send.retry_window has passed since the first one → failed
 claimed → pending, uncounted (never handed to the provider: an outage, a signal)
 claimed → uncertain (the provider may have it: a lost answer, or a worker that died)
-uncertain → pending only when the operator asks (`--resend-uncertain`)
+uncertain → pending only when the operator asks (`--resend-uncertain`), or → unconfirmed
+            when they settle it (`digest send settle`; see digest.store.decisions)
 failed → pending when the operator sends a failed edition again
 pending → cancelled when the operator cancels the send
 """
@@ -139,26 +140,6 @@ def recover_workers(
 def recover_claimed(conn: Connection, edition_id: int, resend_safe: bool, now: datetime) -> int:
     """Every claimed row, whatever its lease (for a single worker that knows it is alone)."""
     return recover_expired(conn, edition_id, resend_safe, now, timedelta(seconds=-1))
-
-
-def resend_uncertain(conn: Connection, edition_id: int, now: datetime) -> int:
-    """The operator's decision: uncertain rows go out again (some readers may get two)."""
-    result = conn.execute(
-        update(Delivery)
-        .where(Delivery.edition_id == edition_id, Delivery.status == "uncertain")
-        .values(status="pending", updated_at=now, error="resent by the operator's decision")
-    )
-    return max(result.rowcount, 0)
-
-
-def cancel_pending(conn: Connection, edition_id: int, now: datetime) -> int:
-    """Rows not yet claimed will never be sent."""
-    result = conn.execute(
-        update(Delivery)
-        .where(Delivery.edition_id == edition_id, Delivery.status == "pending")
-        .values(status="cancelled", updated_at=now)
-    )
-    return max(result.rowcount, 0)
 
 
 class Claimed(NamedTuple):

@@ -16,7 +16,7 @@ from digest.core.models import Delivery
 from digest.store.deliveries import shown_status
 from subscribers.models import Subscriber
 
-LISTED = ("uncertain", "failed", "skipped", "rejected", "retrying")
+LISTED = ("uncertain", "unconfirmed", "failed", "skipped", "rejected", "retrying")
 
 
 class Listed(NamedTuple):
