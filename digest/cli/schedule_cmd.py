@@ -13,6 +13,7 @@ from rich.table import Column, Table
 from digest.cli.common import console
 from digest.cli.root import State, cli
 from digest.core.app import App
+from digest.core.text import in_zone
 from digest.editions.editorial import act, find_edition
 from digest.editions.lifecycle import history
 from digest.editions.timeline import timeline
@@ -59,20 +60,15 @@ def list_(state: State, newsletter: str) -> None:
             subject = f"{subject}\n[dim]{week.reason}[/]" if subject else f"[dim]{week.reason}[/]"
         table.add_row(
             str(e.number) if e else "-", week.outcome,
-            _local(week.when, zone) if e is None or e.scheduled_for else "by hand",
-            _local(e.sent_at, zone) if e and e.sent_at else "", subject,
+            in_zone(week.when, zone) if e is None or e.scheduled_for else "by hand",
+            in_zone(e.sent_at, zone) if e and e.sent_at else "", subject,
         )  # fmt: skip
     console().print(table)
 
 
-def _zone(app: App, newsletter: str) -> ZoneInfo:
+def _zone(app: App, newsletter: str) -> str:
     nl = app.settings.newsletters.get(newsletter)
-    return ZoneInfo((nl.timezone if nl else None) or app.settings.timezone)
-
-
-def _local(when: datetime | None, zone: ZoneInfo) -> str:
-    """A time in the newsletter's zone, with the zone, as editors read it."""
-    return f"{when.astimezone(zone):%a %d %b %Y %H:%M %Z}" if when else ""
+    return (nl.timezone if nl else None) or app.settings.timezone
 
 
 @edition.command()
@@ -91,9 +87,9 @@ def show(state: State, newsletter: str, number: int | None) -> None:
     c.print(f"preheader: {e.content.preheader}")
     zone = _zone(app, newsletter)
     if e.scheduled_for:
-        c.print(f"send time: {_local(e.scheduled_for, zone)}")
+        c.print(f"send time: {in_zone(e.scheduled_for, zone)}")
     if e.sent_at:
-        c.print(f"sent: {_local(e.sent_at, zone)}")
+        c.print(f"sent: {in_zone(e.sent_at, zone)}")
     for section in e.content.sections:
         c.print(f"\n[bold]{section.title}[/]")
         for story in section.stories:
@@ -103,7 +99,7 @@ def show(state: State, newsletter: str, number: int | None) -> None:
     if events:
         table = Table("when", "from", "to", "by", "why")
         for ev in events:
-            table.add_row(_local(ev.at, zone), ev.from_status, ev.to_status, ev.actor, ev.reason)
+            table.add_row(in_zone(ev.at, zone), ev.from_status, ev.to_status, ev.actor, ev.reason)
         c.print(table)
 
 
@@ -178,9 +174,7 @@ def _job_table(app: App) -> Table:
     table = Table(Column("job", no_wrap=True), "next run", "last run")
     year = app.clock().year
     for job in job_overview(app):
-        target = job.id.split(":", 1)[1]
-        nl = app.settings.newsletters.get(target)
-        tz = ZoneInfo((nl.timezone if nl else None) or app.settings.timezone)
+        tz = ZoneInfo(_zone(app, job.id.split(":", 1)[1]))
 
         def shown(when: datetime, tz: ZoneInfo = tz) -> str:
             local = when.astimezone(tz)

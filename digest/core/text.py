@@ -7,6 +7,8 @@ import html
 import math
 import re
 import unicodedata
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 WORDS_PER_MINUTE = 230
 
@@ -115,3 +117,8 @@ _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 def hide_password(text: str) -> str:
     """Any URL's password in `text` replaced by ***, for messages and logs."""
     return _URL_PASSWORD.sub(r"\1***@", text)
+
+
+def in_zone(when: datetime | None, zone: str) -> str:
+    """A time as editors and operators read it: in the newsletter's zone, with the zone."""
+    return f"{when.astimezone(ZoneInfo(zone)):%a %d %b %Y %H:%M %Z}" if when else ""

@@ -8,7 +8,7 @@ with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
@@ -48,5 +48,5 @@ def timeline(conn: Connection, newsletter: str, limit: int = 50) -> list[Week]:
         else:
             weeks.append(Week(e.scheduled_for or e.created_at, e, e.status))
     weeks += [Week(r.planned_for, None, r.outcome, r.message) for r in runs.values()]
-    weeks.sort(key=lambda w: w.when or datetime.min, reverse=True)
+    weeks.sort(key=lambda w: w.when or datetime.min.replace(tzinfo=UTC), reverse=True)
     return weeks[:limit]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from digest.core.app import App
-from digest.core.text import counted
+from digest.core.text import counted, in_zone
 from digest.sending.oneoff import send_one_off
 from digest.store.editions import EditionRow
 
@@ -74,9 +74,6 @@ def missed_text(app: App, edition: EditionRow, send_at: datetime, now: datetime)
 
 def local_time(app: App, newsletter: str, when: datetime | None) -> str:
     """`when` in the newsletter's time zone, with the zone: what editors read."""
-    from zoneinfo import ZoneInfo
-
     if when is None:
         return "(no time set)"
-    tz = app.settings.newsletter(newsletter).timezone or app.settings.timezone
-    return f"{when.astimezone(ZoneInfo(tz)):%a %d %b %Y %H:%M %Z}"
+    return in_zone(when, app.settings.newsletter(newsletter).timezone or app.settings.timezone)

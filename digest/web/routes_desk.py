@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,6 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from sqlalchemy import Connection, select
 
 from digest.core.models import Edition
+from digest.core.text import in_zone
 from digest.editions.build import EditionContent
 from digest.editions.lifecycle import allowed_actions, history, transition
 from digest.editions.timeline import timeline
@@ -63,18 +63,13 @@ def desk(request: Request) -> Response:
         name: [
             {
                 "edition": w.edition, "status": w.outcome, "reason": w.reason,
-                "when": _local(w.when, nl.timezone or settings.timezone),
+                "when": in_zone(w.when, nl.timezone or settings.timezone),
             }
             for w in weeks[name]
         ]
         for name, nl in settings.newsletters.items()
     }  # fmt: skip
     return render(request, "desk.html", {"newsletters": settings.newsletters, "rows": rows})
-
-
-def _local(when: datetime | None, zone: str) -> str:
-    """A time as an editor reads it: in the newsletter's zone, with the zone."""
-    return f"{when.astimezone(ZoneInfo(zone)):%a %d %b %Y %H:%M %Z}" if when else ""
 
 
 @router.get("/editions/{edition_id}")
