@@ -47,22 +47,26 @@ def make_app(
 
 
 def child_env(
-    home: Path, config_file: Path, db_url: str, fake: FakeSendGrid, **more: str
+    home: Path, config_file: Path, db_url: str, fake: FakeSendGrid | None = None, **more: str
 ) -> dict[str, str]:
-    """The environment of a real `digest` child process that sends through the fake.
+    """The environment of a real `digest` child process: sends through the fake, if given
+    (else the config's provider, the outbox by default).
 
     No DIGEST_* variable leaks in from the machine; `more` adds DIGEST_* settings.
     """
-    return {
+    env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
         "DIGEST_HOME": str(home),
         "DIGEST_CONFIG": str(config_file),
         "DIGEST_DATABASE_URL": db_url,
-        "DIGEST_PROVIDER": "sendgrid",
-        "DIGEST_SENDGRID__HOST": fake.url,
-        "DIGEST_SENDGRID__API_KEY": API_KEY,
-        **more,
     }
+    if fake is not None:
+        env |= {
+            "DIGEST_PROVIDER": "sendgrid",
+            "DIGEST_SENDGRID__HOST": fake.url,
+            "DIGEST_SENDGRID__API_KEY": API_KEY,
+        }
+    return env | more
 
 
 class FakeClock:

@@ -6,7 +6,6 @@ hours) before now and stores the jobs as a scheduler that stopped before that ti
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from digest.ingest.service import ingest_path
 from digest.schedule.scheduler import editing_jobs, stored_jobs
 from digest.settings.loading import load_settings
 from tests.conftest import write_article
-from tests.send_support import add_readers
+from tests.send_support import add_readers, child_env
 
 READERS = 150
 
@@ -43,15 +42,11 @@ def _config(tmp_path: Path, send_at: datetime) -> Path:
 
 
 def _env(tmp_path: Path, config: Path, db_url: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")},
-        "DIGEST_HOME": str(tmp_path / "home"),
-        "DIGEST_CONFIG": str(config),
-        "DIGEST_DATABASE_URL": db_url,
-        # Slow enough (20 a second) to be killed halfway.
-        "DIGEST_SEND__RATE_LIMIT": "20",
-        "DIGEST_SEND__BATCH_SIZE": "5",
-    }
+    # Slow enough (20 a second) to be killed halfway.
+    return child_env(
+        tmp_path / "home", config, db_url,
+        DIGEST_SEND__RATE_LIMIT="20", DIGEST_SEND__BATCH_SIZE="5",
+    )  # fmt: skip
 
 
 def _down_since(tmp_path: Path, db_url: str, late_by: timedelta) -> tuple[App, datetime]:
@@ -121,14 +116,19 @@ def test_killed_mid_send_the_restarted_scheduler_finishes_it_once(
     _wait("the edition sent", lambda: _edition_status(app) == "sent")
     processes[1].send_signal(signal.SIGTERM)
     processes[1].wait(timeout=15)
-    assert _sent(app) == READERS
-    files = list((tmp_path / "home" / "outbox" / "weekly" / "1").glob("*.eml"))
-    assert len(files) == READERS  # one message per reader: nobody twice
+    _assert_each_reader_once(app, tmp_path)
     second = (tmp_path / "second.log").read_text()
     # Killed in its start-up catch-up, before the job sync: the restart sees the send still
     # due (within the grace) and finishes it through the ledger.
     assert "send:weekly: sent edition 1 to 150 readers" in second, second
     app.close()
+
+
+def _assert_each_reader_once(app: App, tmp_path: Path) -> None:
+    """Every reader sent in the ledger, and one message each in the outbox: nobody twice."""
+    assert _sent(app) == READERS
+    files = list((tmp_path / "home" / "outbox" / "weekly" / "1").glob("*.eml"))
+    assert len(files) == READERS
 
 
 def _edition_status(app: App) -> str | None:
@@ -175,7 +175,5 @@ def test_sigterm_mid_send_stops_between_batches_and_the_next_start_finishes(
     assert "scheduler stopped" in (tmp_path / "first.log").read_text()
     _start(env, tmp_path / "second.log", processes)
     _wait("the edition sent", lambda: _edition_status(app) == "sent")
-    assert _sent(app) == READERS
-    files = list((tmp_path / "home" / "outbox" / "weekly" / "1").glob("*.eml"))
-    assert len(files) == READERS
+    _assert_each_reader_once(app, tmp_path)
     app.close()
