@@ -7,6 +7,8 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
+import jinja2
+
 from digest.core.templating import render_template, template_env
 from digest.editions.build import build_edition
 from digest.email.checks import check_email
@@ -132,6 +134,22 @@ def main() -> None:
     print(f"  personalise 100,000 (HTML+text):{fill:7.2f} s    (target < 5 s)")
     print(f"  per recipient:                 {fill / 100_000 * 1e6:7.1f} µs   (target < 50 µs)")
     print(f"  full MIME message per recipient: {message * 1e6:5.0f} µs   (outbox/SMTP path)")
+    multilingual_figures(env)
+
+
+def multilingual_figures(env: jinja2.Environment) -> None:
+    """The 20-story edition in ten languages (tests/multilingual.py): render, inline, size."""
+    from tests import multilingual
+
+    content = multilingual.edition()
+    render_edition(env, content, multilingual.CONTEXT)
+    runs = timed(lambda: render_edition(env, content, multilingual.CONTEXT), 20)
+    rendered = render_edition(env, content, multilingual.CONTEXT)
+    size = len((rendered.html.fill({n: "x" * 40 for n in rendered.html.slots})).encode())
+    print("render (20 stories, ten languages and scripts)")
+    median = statistics.median(runs) * 1000
+    print(f"  render + inline, median of 20: {median:7.1f} ms   (target < 150 ms)")
+    print(f"  HTML size (UTF-8):             {size / 1000:7.1f} KB    (target < 102 KB)")
 
 
 if __name__ == "__main__":

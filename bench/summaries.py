@@ -20,7 +20,7 @@ from sumy.summarizers.lex_rank import LexRankSummarizer
 from sumy.summarizers.text_rank import TextRankSummarizer
 from sumy.utils import get_stop_words
 
-from digest.stories.sentences import split_sentences
+from digest.core.sentences import split_sentences
 from digest.stories.summarize import Document, summarize_documents
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "summaries"

@@ -10,8 +10,8 @@ from email import policy
 
 from lxml import html as lxml_html
 
+from digest.core.sentences import split_sentences
 from digest.core.templating import template_env
-from digest.core.text import split_sentences
 from digest.editions.build import EditionContent, build_edition, preheader
 from digest.email.message import PreparedEdition, Recipient, clean_header, compose
 from digest.email.render import render_edition
@@ -84,7 +84,7 @@ def test_build_edition_sections_follow_tag_order() -> None:
     assert [s.tag for s in ed.sections] == ["transit", "housing"]
     assert [s.title for s in ed.sections] == ["Transit", "Housing"]
     assert ed.subject == "Weekly #4: Trams"
-    assert ed.preheader == "Trams · Homes"
+    assert ed.preheader == "Also: Homes"  # the subject already names Trams
     assert ed.article_ids == [2, 1]
     assert EditionContent.from_json(ed.to_json()) == ed
 

@@ -57,7 +57,7 @@ def test_preview_writes_the_page_and_files(ready: list[str], tmp_path: Path) -> 
     inner = lxml_html.document_fromstring(frames[0].get("srcdoc"))
     assert inner.find_class("masthead")[0].text_content() == "Example Weekly"
     assert "Hi Sample," in inner.text_content()
-    assert "Unsubscribe: https://news.example.com/u/" in page.find(".//pre").text_content()
+    assert "Unsubscribe:\nhttps://news.example.com/u/" in page.find(".//pre").text_content()
     headers = {th.text_content(): th.getnext().text_content() for th in page.iter("th")}
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert headers["To"] == "Sample Reader <reader@example.com>"

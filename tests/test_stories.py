@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from digest.core.sentences import split_sentences
 from digest.editions.build import EditionContent, build_edition
 from digest.settings import NewsletterSettings, StoriesSettings
 from digest.store.articles import ArticleRecord
 from digest.stories.assemble import Changes, Edit, lead_order, make_stories, story_summary
 from digest.stories.grouping import Item, group
 from digest.stories.select import History, select_articles, window_start
-from digest.stories.sentences import split_sentences
 from digest.stories.summarize import Document, is_chrome, summarize, summarize_documents
 from tests.conftest import NOW
 

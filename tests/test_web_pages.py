@@ -381,3 +381,40 @@ def test_desk_edits_survive_the_scheduler_and_a_rebuild_keeps_them(
     [edited] = [s for s in rebuilt.stories if s.headline == "Desk headline"]
     assert edited.article_ids == story.article_ids and edited.summary == "Rewritten on the desk."
     assert not rebuilt.edited
+
+
+def test_archive_page_marks_each_story_with_its_language(
+    app: App, client: TestClient, tmp_path: Path
+) -> None:
+    """From a Markdown file's `language:` to the archived page's lang and dir (issue 18)."""
+    from lxml import html as lxml_html
+
+    from digest.editions.lifecycle import transition
+
+    folder = tmp_path / "langs"
+    folder.mkdir()
+    (folder / "he.md").write_text(
+        '---\ntitle: "הספרייה תהיה פתוחה בימי ראשון"\ndate: "-1d"\ntags: [transit]\n'
+        'url: "https://he.example/1"\nlanguage: he\n---\n'
+        "הספרייה המרכזית תאריך את שעות הפתיחה שלה החל מהחודש הבא. "
+        "לדברי המנהלת, ההחלטה התקבלה לאחר סקר של שלושת אלפים תושבים.\n",
+        encoding="utf-8",
+    )
+    write_article(
+        folder, "en.md", title="Trams approved", date="-2d", tags=["transit"],
+        body=BODIES[0], url="https://x.example/en",
+    )  # fmt: skip
+    ingest_path(app.engine, folder, NOW)
+    with app.engine.begin() as conn:
+        add_subscriber(conn, "reader@example.com", "weekly", NOW, name="Reader")
+    draft = prepare_draft(app, "weekly", NOW)
+    with app.engine.begin() as conn:
+        transition(conn, draft.id, "approve", "t", NOW)
+    send(app, "weekly", actor="test")
+    page = lxml_html.document_fromstring(client.get(f"/archive/weekly/{draft.number}").text)
+    cells = {c.find_class("headline")[0].text_content(): c for c in page.find_class("story")}
+    hebrew = cells["הספרייה תהיה פתוחה בימי ראשון"]
+    assert hebrew.get("dir") == "rtl" and hebrew.find_class("headline")[0].get("lang") == "he"
+    assert hebrew.find_class("summary")[0].text_content().startswith("הספרייה המרכזית")
+    english = cells["Trams approved"]
+    assert english.get("dir") == "ltr" and english.find_class("headline")[0].get("lang") is None

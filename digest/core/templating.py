@@ -15,6 +15,7 @@ import jinja2
 import nh3
 from markupsafe import Markup
 
+from digest.core import textpart as text_part
 from digest.core.errors import TemplateError
 from digest.core.resources import templates_dir
 from digest.core.slots import marker
@@ -46,6 +47,10 @@ def template_env(user_dir: Path | None = None) -> jinja2.Environment:
     env.globals["slot"] = marker
     env.filters["sanitize"] = sanitize
     env.filters["plaintext"] = plaintext
+    # The text part's filters (see digest.core.textpart).
+    env.filters["wrap"] = text_part.wrap
+    env.filters["labelled"] = text_part.labelled
+    env.filters["html_to_text"] = text_part.html_to_text
     return env
 
 

@@ -1,4 +1,4 @@
-"""Small text helpers shared by ingestion and summaries: normalising, splitting, counting."""
+"""Small text helpers shared by ingestion and summaries: normalising, hashing, counting."""
 
 from __future__ import annotations
 
@@ -10,18 +10,12 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from digest.core.scripts import word_units
+
 WORDS_PER_MINUTE = 230
 
 _SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
-# Sentence ends: ., ! or ? (optionally closed by a quote or bracket) followed by space and
-# something that can start a sentence.
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Þ])")
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "no", "vs", "etc", "inc", "ltd",
-    "co", "corp", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-    "dec", "e.g", "i.e", "u.s", "u.k", "u.n", "e.u", "gen", "gov", "sen", "rep", "fig", "approx",
-}  # fmt: skip
 
 
 def normalise(text: str) -> str:
@@ -68,40 +62,13 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
 
 
 def word_count(text: str) -> int:
-    """Words in the text."""
-    return len(_WORD.findall(text))
+    """Words in the text; characters of Chinese, Japanese or Thai count two to a word."""
+    return word_units(text)
 
 
 def reading_minutes(words: int) -> int:
     """Minutes a reader needs, at least one."""
     return max(1, math.ceil(words / WORDS_PER_MINUTE))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of the text, paragraph by paragraph, keeping abbreviations whole."""
-    out: list[str] = []
-    for para in paragraphs(text):
-        pieces = _BOUNDARY.split(para)
-        buffer = ""
-        for piece in pieces:
-            buffer = f"{buffer} {piece}".strip() if buffer else piece.strip()
-            last = buffer.rsplit(" ", 1)[-1].rstrip(".").lower()
-            # "Dr. Smith" or "U.S. officials": not an end; a single capital is an initial.
-            if last in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last):
-                continue
-            out.append(buffer)
-            buffer = ""
-        if buffer:
-            out.append(buffer)
-    return out
-
-
-def shorten(text: str, max_words: int) -> str:
-    """The first `max_words` words of `text`, with an ellipsis when cut."""
-    words = text.split()
-    if len(words) <= max_words:
-        return text
-    return " ".join(words[:max_words]).rstrip(",;:") + "…"
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from digest.core.scripts import cut, direction
 from digest.core.text import reading_minutes
 from digest.settings import NewsletterSettings
 from digest.store.articles import ArticleRecord
@@ -39,6 +40,12 @@ class Story:
     key: int = 0  # stable handle for editors' changes (the story's lowest article id)
     pinned: bool = False
     sources: int = 1  # how many sources covered the story
+    # Added with languages: the lead article's language ("" when unknown: the email's own
+    # applies) and its writing direction, for the story block's lang and dir.
+    lang: str = ""
+    dir: str = "ltr"
+    # Place in the edition's ranking across sections (0 = top story; old editions: all 0).
+    rank: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,8 @@ def build_edition(
                     published=art.published_at.isoformat(),
                     reading_minutes=reading_minutes(art.word_count),
                     key=art.id,
+                    lang=art.language or "",
+                    dir=direction(art.language, art.title + " " + art.text[:500]),
                 )
             )
     else:
@@ -142,25 +151,31 @@ def build_edition(
             tag = story_tag(group, newsletter.tags)
             if tag is not None:
                 by_tag[tag].append(story_entry(group, newsletter, edits, summarizer))
-    sections = [Section(t, section_title(t), s) for t, s in by_tag.items() if s]
-    shown = [s for sec in sections for s in sec.stories]
-    local = now.astimezone(ZoneInfo(tz))
-    date = f"{local:%B} {local.day}, {local.year}"
+    shown = [s for tag_stories in by_tag.values() for s in tag_stories]
     # The subject names the top-ranked story (pinned first), wherever its section falls.
     ranked = (
         sorted(shown, key=lambda s: not s.pinned) if stories is None else _by_rank(shown, stories)
     )
+    rank = {id(s): i for i, s in enumerate(ranked)}
+    sections = [
+        Section(t, section_title(t), [replace(s, rank=rank[id(s)]) for s in tag_stories])
+        for t, tag_stories in by_tag.items()
+        if tag_stories
+    ]
+    local = now.astimezone(ZoneInfo(tz))
+    date = f"{local:%B} {local.day}, {local.year}"
     top = ranked[0].headline if ranked else ""
     subject = newsletter.subject.format(
         title=newsletter.title, number=number, top_headline=top, date=date
     )
+    subject = " ".join(subject.split())[:300]
     return EditionContent(
         newsletter=name,
         title=newsletter.title,
         number=number,
         date=date,
-        subject=" ".join(subject.split())[:300],
-        preheader=preheader(ranked),
+        subject=subject,
+        preheader=preheader(ranked, subject),
         intro="",
         sections=sections,
     )
@@ -214,21 +229,35 @@ def story_entry(
         key=group.key,
         pinned=group.pinned,
         sources=len(group.sources),
+        lang=lead.language or "",
+        dir=direction(lead.language, lead.title + " " + lead.text[:500]),
     )
 
 
-def preheader(stories: Sequence[Story], limit: int = 140) -> str:
-    """An honest preview line: the first headlines, and how many more stories follow."""
-    if not stories:
-        return ""
+def preheader(stories: Sequence[Story], subject: str = "", limit: int = 140) -> str:
+    """The inbox line after the subject: it adds to the subject, never repeats it.
+
+    The first headlines the subject does not already name, and how many more stories follow;
+    when the subject names the only story, the start of its summary.
+    """
+    fresh = [s for s in stories if not (subject and s.headline and s.headline in subject)]
+    if not fresh:
+        return cut(stories[0].summary, 25) if stories and stories[0].summary else ""
     text = ""
     shown = 0
-    for story in stories:
+    for story in fresh:
         candidate = f"{text} · {story.headline}" if text else story.headline
         if shown and len(candidate) > limit:
             break
         text, shown = candidate, shown + 1
-    rest = len(stories) - shown
+    rest = len(fresh) - shown
     if rest:
         text += f" · and {rest} more {'story' if rest == 1 else 'stories'}"
+    if len(fresh) < len(stories):
+        text = f"Also: {text}"
     return text[: limit + 40]
+
+
+def ranked_stories(content: EditionContent) -> list[Story]:
+    """The edition's stories in rank order (the top story first), whatever their section."""
+    return sorted(content.stories, key=lambda s: s.rank)

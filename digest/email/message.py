@@ -8,16 +8,39 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime, make_msgid
 
 from digest.email.render import RenderedEdition
 
-# Headers are written with lines up to 998 characters (RFC 5322's hard limit): folding at 78
-# would RFC 2047-encode the long URLs in List-Unsubscribe, which mailbox providers then cannot
-# read. Bodies are encoded earlier, under BODY_POLICY, so quoted-printable lines stay within
+
+class _HeaderPolicy(EmailPolicy):
+    """Headers with lines up to 998 characters (RFC 5322's hard limit), but Subject at 78.
+
+    Folding everything at 78 would RFC 2047-encode the long URLs in List-Unsubscribe, which
+    mailbox providers then cannot read; a non-ASCII subject unfolded would be one encoded-word
+    far past RFC 2047's 75 characters, which some clients show raw.
+    """
+
+    def fold(self, name: str, value: str) -> str:
+        folded: str = (
+            _SUBJECT_POLICY.fold(name, value)
+            if name.lower() == "subject"
+            else super().fold(name, value)
+        )
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "subject":
+            return _SUBJECT_POLICY.fold_binary(name, value)
+        return super().fold_binary(name, value)
+
+
+# Python's folder lets an encoded-word reach the line's length: at 76, none exceeds 75.
+_SUBJECT_POLICY = SMTP.clone(max_line_length=76)
+HEADER_POLICY = _HeaderPolicy(linesep="\r\n", max_line_length=998)
+# Bodies are encoded earlier, under BODY_POLICY, so quoted-printable lines stay within
 # RFC 2045's 76 characters.
-HEADER_POLICY = SMTP.clone(max_line_length=998)
 BODY_POLICY = SMTP.clone(max_line_length=76)
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")

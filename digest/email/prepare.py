@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from digest.core.app import App
+from digest.core.scripts import direction
 from digest.email.checks import check_email
 from digest.email.message import PreparedEdition
 from digest.email.render import VariantRenderer, render_edition
@@ -31,6 +32,7 @@ def email_context(app: App, edition: EditionRow) -> dict[str, Any]:
         "base_url": s.base_url,
         "view_url": f"{s.base_url}/archive/{edition.newsletter}/{edition.number}",
         "lang": s.email.language,
+        "dir": direction(s.email.language),
     }
 
 
@@ -76,7 +78,11 @@ def variants_of(
         with lock:  # send threads share one renderer
             if key not in made:
                 rendered = renderer.render(key)
-                made[key] = None if rendered is None else replace(full, rendered=rendered)
+                made[key] = (
+                    None
+                    if rendered is None
+                    else replace(full, rendered=rendered, subject=renderer.subject(key))
+                )
             return made[key]
 
     return for_topics

@@ -12,13 +12,15 @@ from premailer import Premailer
 
 from digest.core.slots import SlotTemplate
 from digest.core.templating import render_template
-from digest.editions.build import EditionContent, preheader
+from digest.editions.build import EditionContent, preheader, ranked_stories
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
 
 # Values every template may rely on even when the caller does not pass them.
-DEFAULT_CONTEXT: dict[str, Any] = {"lang": "en", "description": "", "postal_address": ""}
+DEFAULT_CONTEXT: dict[str, Any] = {
+    "lang": "en", "dir": "ltr", "description": "", "postal_address": "", "sender_name": "",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,14 @@ def variant(content: EditionContent, topics: Iterable[str] | None) -> EditionCon
     kept = [s for s in content.sections if s.tag in wanted]
     if len(kept) == len(content.sections):
         return content
-    # The preheader must describe what this reader gets, not stories cut from their copy.
-    return replace(
-        content, sections=kept, preheader=preheader([st for sec in kept for st in sec.stories])
-    )
+    # The subject and preheader must name what this reader gets, not stories cut from
+    # their copy: a subject naming the edition's top story names this copy's top one instead.
+    carried = sorted((st for sec in kept for st in sec.stories), key=lambda st: st.rank)
+    subject = content.subject
+    top = ranked_stories(content)
+    if top and carried and top[0] not in carried and top[0].headline in subject:
+        subject = subject.replace(top[0].headline, carried[0].headline)
+    return replace(content, sections=kept, subject=subject, preheader=preheader(carried, subject))
 
 
 class VariantRenderer:
@@ -97,6 +103,10 @@ class VariantRenderer:
             chosen = variant(self.content, key)
             self._cache[key] = render_edition(self.env, chosen, self.context)
         return self._cache[key]
+
+    def subject(self, topics: Iterable[str] | None = None) -> str:
+        """The subject of the variant for these topics (it names a story that copy carries)."""
+        return variant(self.content, topics).subject
 
     @property
     def renders(self) -> int:

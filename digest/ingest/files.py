@@ -16,7 +16,9 @@ from digest.core.errors import IngestError
 from digest.ingest.dumps import single_article, split_dump
 from digest.ingest.records import ParsedArticle, make_article, parse_date
 
-FRONT_MATTER_KEYS = {"title", "date", "published", "tags", "url", "author", "source", "guid"}
+FRONT_MATTER_KEYS = {
+    "title", "date", "published", "tags", "url", "author", "source", "guid", "language",
+}  # fmt: skip
 _BLOCKS = ("p", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre")
 _md = MarkdownIt("commonmark")
 
@@ -77,6 +79,7 @@ def parse_markdown_file(path: Path, source: str, now: datetime, tz: tzinfo = UTC
         author=_str(meta.get("author")),
         published=published,
         tags=[str(t) for t in tags],
+        language=_str(meta.get("language")),
     )
 
 

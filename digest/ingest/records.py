@@ -9,7 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
 from typing import Any
 
-from digest.core.text import content_hash, normalise, split_sentences, word_count
+from digest.core.scripts import cut, word_units
+from digest.core.sentences import split_sentences
+from digest.core.text import content_hash, normalise, word_count
 
 MAX_KEY = 2048  # longest guid or URL the articles table holds
 _RELATIVE = re.compile(r"^\s*-\s*(\d+(?:\.\d+)?)\s*([dhm])\s*$")
@@ -99,10 +101,9 @@ def derive_title(text: str, max_words: int = 12) -> str:
     if not sentences:
         return "Untitled"
     # Lead-ins such as "Key Takeaways:" or a lone word are not the story's first sentence.
-    usable = [s for s in sentences if len(s.split()) >= 4 and not s.rstrip().endswith(":")]
+    usable = [s for s in sentences if word_units(s) >= 4 and not s.rstrip().endswith(":")]
     first = usable[0] if usable else sentences[0]
-    words = first.rstrip(".!?").split()
-    return " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
+    return cut(first.rstrip(".!?。！？؟।"), max_words)
 
 
 def parse_date(value: Any, now: datetime, tz: tzinfo = UTC) -> datetime:

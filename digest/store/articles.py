@@ -46,6 +46,8 @@ class ArticleRecord:
     tags: tuple[str, ...]
     # When digest first stored it (a lagging feed's article is dated long before this).
     first_seen: datetime | None = None
+    # The language its source declared (BCP 47, e.g. 'ar', 'pt-BR'), None when unknown.
+    language: str | None = None
 
 
 def save_article(conn: Connection, art: ParsedArticle, now: datetime) -> Outcome:
@@ -244,6 +246,7 @@ _RECORD_COLUMNS = (
     Article.published_at,
     Article.word_count,
     Article.created_at.label("first_seen"),
+    Article.language,
 )
 
 

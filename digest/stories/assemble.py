@@ -16,6 +16,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from digest.core.scripts import join_sentences
 from digest.settings import NewsletterSettings, StoriesSettings
 from digest.store.articles import ArticleRecord
 from digest.stories.summarize import Document, summarize_documents
@@ -114,7 +115,7 @@ def story_summary(story: StoryGroup, sentences: int, max_words: int | None = Non
         Document(a.text, a.title, 1.0 if i == 0 else OTHER_SOURCE_WEIGHT)
         for i, a in enumerate(story.articles)
     ]
-    return " ".join(summarize_documents(docs, sentences, max_words))
+    return join_sentences(summarize_documents(docs, sentences, max_words))
 
 
 @dataclass(frozen=True)

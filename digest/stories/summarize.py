@@ -6,6 +6,12 @@ shares with the rest of the text and with the headline), drop chrome and questio
 reader, never pick two sentences that say the same thing (news sites often repeat the opening as
 a caption, and several sources of one story open alike), and stop at a sentence or word budget
 without cutting a sentence. The result reads in the order the source told it.
+
+Every script is handled (see digest.core.scripts): words are counted and compared by
+characters where a language writes without spaces, and the English-only rules (stop words,
+suffixes, questions to the reader) touch only English words. A summary is never empty when the
+article has text: when no sentence passes the filters the opening is used, and a text with no
+sentence boundary at all (Thai, a run-on) is cut at a word boundary with an ellipsis.
 """
 
 from __future__ import annotations
@@ -16,10 +22,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from digest.core.text import shorten
-from digest.stories.sentences import split_sentences
+from digest.core.scripts import cut, join_sentences, mostly_cased, tokens, word_units
+from digest.core.sentences import split_sentences
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOP_WORDS = """
     a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
@@ -41,10 +46,17 @@ _CHROME = re.compile(
 )
 _TO_READER = re.compile(r"\b(?:you|your|we|us)\b", re.IGNORECASE)
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "est", "ed", "es", "ly", "s")
+# A sentence's end mark in any script (see digest.core.sentences), maybe closed by quotes.
+_ENDED = re.compile(r"[.!?…。！？｡؟۔।॥;][\"'”’»)\]」』）】]*$")
+# The longest sentence kept whole, in word units; longer ones are page dumps or unpunctuated
+# runs, used only when nothing else is left, and then cut.
+LONGEST = 90
 
 
 def _stem(word: str) -> str:
-    """A light suffix-stripper: enough for overlap between inflected forms, and fast."""
+    """A light English suffix-stripper: enough for overlap between inflected forms, and fast."""
+    if not word.isascii():
+        return word
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
@@ -52,8 +64,9 @@ def _stem(word: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    """Content words of `text`, lower-cased and lightly stemmed."""
-    return [_stem(w) for w in _TOKEN.findall(text.lower()) if w not in _STOP and len(w) > 1]
+    """Content words of `text`, lower-cased and lightly stemmed; character pairs of Chinese,
+    Japanese or Thai."""
+    return [_stem(w) for w in tokens(text) if w not in _STOP and (len(w) > 1 or not w.isascii())]
 
 
 def _cosine(a: Counter[str], b: Counter[str]) -> float:
@@ -69,8 +82,8 @@ def _cosine(a: Counter[str], b: Counter[str]) -> float:
 
 def is_chrome(sentence: str) -> bool:
     """Navigation, bylines, appeals to comment or subscribe, and questions to the reader."""
-    words = sentence.split()
-    if len(words) < 4 or len(words) > 90:
+    words = word_units(sentence)
+    if words < 4 or words > LONGEST:
         return True
     if _CHROME.search(sentence):
         return True
@@ -80,9 +93,10 @@ def is_chrome(sentence: str) -> bool:
     # with no lower-case letter at all (menus, names), labels ending in a colon.
     if "»" in sentence or " | " in sentence or sentence.endswith(":"):
         return True
-    if not re.search(r"[.!?…][\"'”’)\]]*$", sentence) and len(words) < 15:
+    if not _ENDED.search(sentence) and words < 15:
         return True
-    return not re.search(r"[a-z]", sentence)
+    # In a cased script, a line without a lower-case letter is a menu, a name or a shout.
+    return mostly_cased(sentence) and not any(ch.islower() for ch in sentence)
 
 
 @dataclass(frozen=True)
@@ -139,7 +153,7 @@ def _candidates(docs: Sequence[Document]) -> list[_Candidate]:
         score = docs[d].weight * (
             position + CENTRALITY_WEIGHT * centrality + TITLE_WEIGHT * title_sim
         )
-        out.append(_Candidate(d, i, sentence, bag, len(sentence.split()), score))
+        out.append(_Candidate(d, i, sentence, bag, word_units(sentence), score))
     return out
 
 
@@ -165,12 +179,28 @@ def summarize_documents(
         picked.append(cand)
         words += cand.words
     picked.sort(key=lambda c: (c.doc, c.index))
-    return [c.text for c in picked]
+    return [c.text for c in picked] or opening(docs, max_words)
+
+
+def opening(docs: Sequence[Document], max_words: int | None = None) -> list[str]:
+    """The first sentence of the first document that has one besides its title: what a
+    summary falls back to when every sentence failed the filters (too short, unpunctuated,
+    too long). A sentence longer than the budget is cut at a word boundary."""
+    limit = min(max_words or LONGEST, LONGEST)
+    for doc in docs:
+        for sentence in split_sentences(doc.text):
+            if sentence.strip() != doc.title.strip() or not doc.title:
+                return [cut(sentence, limit)]
+    # Only the headline itself (a headline-only feed item): it is the article's whole text.
+    for doc in docs:
+        if doc.text.strip():
+            return [cut(" ".join(doc.text.split()), limit)]
+    return []
 
 
 def summarize(text: str, title: str = "", sentences: int = 3, max_words: int | None = None) -> str:
-    """An extractive summary of one article, sentences joined by spaces."""
-    return " ".join(summarize_documents([Document(text, title)], sentences, max_words))
+    """An extractive summary of one article, its sentences as one paragraph."""
+    return join_sentences(summarize_documents([Document(text, title)], sentences, max_words))
 
 
 def lead_summary(text: str, sentences: int = 2, max_words: int = 80) -> str:
@@ -182,7 +212,7 @@ def lead_summary(text: str, sentences: int = 2, max_words: int = 80) -> str:
     picked: list[str] = []
     words = 0
     for sentence in split_sentences(text):
-        n = len(sentence.split())
+        n = word_units(sentence)
         if picked and (len(picked) >= sentences or words + n > max_words):
             break
         picked.append(sentence)
@@ -190,5 +220,5 @@ def lead_summary(text: str, sentences: int = 2, max_words: int = 80) -> str:
     if not picked:
         return ""
     if len(picked) == 1:
-        return shorten(picked[0], max_words * 2)
-    return " ".join(picked)
+        return cut(picked[0], max_words * 2)
+    return join_sentences(picked)

@@ -1,17 +1,28 @@
-"""Sentence splitting that survives abbreviations, initials, decimals, quotes and bullets.
+"""Sentence splitting that survives abbreviations, initials, decimals, quotes and bullets,
+in every script.
 
 Summaries are built from whole sentences, so a bad split shows directly to readers: "Dr." or
 "U.S." ending a sentence, a bullet list glued into one run-on, a closing quote left behind.
+Beyond Latin punctuation: Chinese and Japanese end sentences with 。！？ and no space after;
+Arabic, Persian and Urdu with ؟ and ۔; Hindi and other Indic scripts with । and ॥; Armenian
+with ։; Greek asks with ;. A sentence may start with any capital (Latin, Greek, Cyrillic), a
+digit, or any letter of a script without case (Arabic, Hebrew, Devanagari, Hangul, ...). Thai
+and other texts with no sentence punctuation stay one piece here: the summary cuts them.
 """
 
 from __future__ import annotations
 
 import re
 
-# A candidate end: ., ! or ? (or an ellipsis), then any closing quotes or brackets, then space.
-_END = re.compile(r"(?:\.{3}|…|[.!?])[\"'”’»)\]]*(?=\s+)")
-# What may start the next sentence: an opening quote or bracket, then a capital or a digit.
-_START = re.compile(r"\s+[\"'“‘«(\[]?[A-Z0-9À-Þ]")
+_CLOSE = "\"'”’»)\\]」』）】〕"
+# A candidate end: ., ! or ?, an ellipsis, or the Arabic, Indic, Armenian or Greek marks, then
+# any closing quotes or brackets, then space.
+_END = re.compile(rf"(?:\.{{3}}|…|[.!?؟۔।॥։;])[{_CLOSE}]*(?=\s+)")
+# Full-width ends (Chinese, Japanese): no space follows them.
+_END_WIDE = re.compile(rf"[。！？｡][{_CLOSE}]*\s*")
+# What may start the next sentence: space, an opening quote or bracket, then a letter or digit
+# checked by _starts_sentence.
+_START = re.compile(r"\s+[\"'“‘«(\[「『（]?(\w)")
 _BULLET = re.compile(r"^\s*(?:[•·▪◦‣●○■□–—*\-+]|\d{1,2}[.)])\s+")
 _ABBREVIATIONS_WORDS = """
     mr mrs ms mx dr prof sr jr st mt no nos vs etc inc ltd llc plc co corp dept univ assn jan
@@ -23,6 +34,7 @@ _ABBREVIATIONS_WORDS = """
 """
 _ABBREVIATIONS = frozenset(_ABBREVIATIONS_WORDS.split())
 _SPACE = re.compile(r"\s+")
+_GREEK = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
 
 
 def _is_abbreviation(chunk: str) -> bool:
@@ -35,13 +47,40 @@ def _is_abbreviation(chunk: str) -> bool:
     return bool(re.fullmatch(r"[a-z]|(?:[a-z]\.)+[a-z]", last))
 
 
+def _starts_sentence(ch: str) -> bool:
+    """A capital, a digit, or a letter of a script without case; not a lower-case letter."""
+    return not ch.islower() and ch != "_"
+
+
 def _split_block(block: str) -> list[str]:
+    out: list[str] = []
+    for part in _split_wide(block):
+        out.extend(_split_spaced(part))
+    return out
+
+
+def _split_wide(block: str) -> list[str]:
+    """Cut after every full-width end mark (。！？), closing quotes kept with the sentence."""
+    pieces: list[str] = []
+    start = 0
+    for match in _END_WIDE.finditer(block):
+        if match.end() < len(block):
+            pieces.append(block[start : match.end()].strip())
+            start = match.end()
+    pieces.append(block[start:].strip())
+    return [p for p in pieces if p]
+
+
+def _split_spaced(block: str) -> list[str]:
     out: list[str] = []
     start = 0
     for match in _END.finditer(block):
         end = match.end()
-        if not _START.match(block, end):
+        nxt = _START.match(block, end)
+        if not nxt or not _starts_sentence(nxt.group(1)):
             continue
+        if match.group()[0] == ";" and not _GREEK.match(block[match.start() - 1 : match.start()]):
+            continue  # a semicolon ends a question only in Greek
         piece = block[start:end]
         if (
             match.group().startswith(".")

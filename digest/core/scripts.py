@@ -1,0 +1,165 @@
+"""Writing systems: which text runs without spaces, which reads right to left, how to cut it.
+
+Summaries, headlines and similarity all count "words". Chinese, Japanese, Thai, Lao, Khmer and
+Burmese write without spaces between words, so a space-split count calls a whole paragraph
+one word; Arabic and Hebrew read right to left and have no letter case. These helpers give the
+rest of the pipeline one answer for every script, from the characters alone (no model, no
+dictionary): unspaced runs are measured and compared by characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Scripts written without spaces between words: Han, kana (and the half-width forms),
+# Thai, Lao, Khmer, Myanmar, plus CJK punctuation that sits inside such runs.
+UNSPACED_CLASS = (
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0002fa1f"
+)
+_UNSPACED = re.compile(f"[{UNSPACED_CLASS}]")
+_UNSPACED_RUN = re.compile(f"[{UNSPACED_CLASS}]+")
+# Letters of the right-to-left scripts: Hebrew, Arabic (with its supplements and
+# presentation forms), Syriac, Thaana, N'Ko.
+_RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_LETTER = re.compile(r"[^\W\d_]")
+# A letter or digit of a spaced script; words are runs of them. A word as counted keeps
+# hyphenated compounds whole; a word as compared splits them.
+_SPACED = f"(?:(?![{UNSPACED_CLASS}])[^\\W_])+"
+_COUNTED_WORD = re.compile(f"{_SPACED}(?:['’-]{_SPACED})*")
+_SPACED_WORD = re.compile(f"{_SPACED}(?:['’]{_SPACED})*")
+_PIECE = re.compile(rf"[{UNSPACED_CLASS}]|(?:(?![{UNSPACED_CLASS}])\S)+")
+_WIDE_END = re.compile("[。！？｡][」』）】〕]*$")
+_SOFT_BREAKS = (" ", "、", "，", "；")
+# Languages written right to left (ISO 639 codes in common use, and script subtags).
+RTL_LANGUAGES = frozenset(
+    [
+        "ar",
+        "arc",
+        "arz",
+        "ary",
+        "apc",
+        "ckb",
+        "dv",
+        "fa",
+        "he",
+        "iw",
+        "ks",
+        "mzn",
+        "ps",
+        "sd",
+        "syr",
+        "ug",
+        "ur",
+        "yi",
+        "ku-arab",
+        "pa-arab",
+    ]
+)
+# How many characters of an unspaced script stand for one word, for budgets and counts
+# (Chinese words average 1.5-2 characters; Japanese and Thai a little more).
+CHARS_PER_WORD = 2
+
+
+def unspaced_chars(text: str) -> int:
+    """How many characters of `text` belong to a script written without spaces."""
+    return len(_UNSPACED.findall(text))
+
+
+def word_units(text: str) -> int:
+    """Words as a reader would count them: spaced words, plus unspaced characters ÷ 2."""
+    spaced = len(_COUNTED_WORD.findall(text))
+    return spaced + -(-unspaced_chars(text) // CHARS_PER_WORD)
+
+
+def is_rtl_language(language: str | None) -> bool:
+    """Whether a BCP 47 tag names a language written right to left ('ar', 'he-IL', 'ku-Arab')."""
+    if not language:
+        return False
+    tag = language.lower().replace("_", "-")
+    return tag.split("-")[0] in RTL_LANGUAGES or any(
+        tag.startswith(code) for code in RTL_LANGUAGES if "-" in code
+    )
+
+
+def direction(language: str | None, text: str = "") -> str:
+    """'rtl' or 'ltr' for a block: the declared language decides, else most of its letters."""
+    if language:
+        return "rtl" if is_rtl_language(language) else "ltr"
+    letters = len(_LETTER.findall(text))
+    return "rtl" if letters and len(_RTL_LETTER.findall(text)) * 2 > letters else "ltr"
+
+
+def mostly_cased(text: str) -> bool:
+    """Whether most letters have a case (Latin, Greek, Cyrillic): only then do capitals mean
+    something, e.g. that a line with no lower-case letter is a menu or a name."""
+    letters = _LETTER.findall(text)
+    cased = sum(1 for ch in letters if ch.isupper() or ch.islower())
+    return bool(letters) and cased * 2 > len(letters)
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words of spaced scripts and character pairs of unspaced runs.
+
+    Pairs (bigrams) of Chinese, Japanese or Thai characters are what overlap between two
+    texts on the same subject without a segmenter; a single character is kept only when its
+    run is one character long.
+    """
+    out: list[str] = []
+    pos = 0
+    for run in _UNSPACED_RUN.finditer(text):
+        out.extend(w.lower() for w in _SPACED_WORD.findall(text, pos, run.start()))
+        chars = run.group()
+        out.extend(chars[i : i + 2] for i in range(max(1, len(chars) - 1)))
+        pos = run.end()
+    out.extend(w.lower() for w in _SPACED_WORD.findall(text, pos))
+    return out
+
+
+def cut(text: str, max_units: int) -> str:
+    """`text` cut to about `max_units` word units at a word (or character) boundary, with an
+    ellipsis when anything was cut off; whole when it fits."""
+    if word_units(text) <= max_units:
+        return text
+    units = 0.0
+    end = 0
+    for match in _PIECE.finditer(text):
+        piece = match.group()
+        units += 1 if _UNSPACED.fullmatch(piece) is None else 1 / CHARS_PER_WORD
+        if units > max_units:
+            break
+        end = match.end()
+    head = text[:end]
+    if head and end < len(text) and _UNSPACED.match(head[-1]) and _UNSPACED.match(text[end]):
+        head = _soft_cut(text, end)
+    head = head.rstrip(" ,;:、，；：")
+    return (head or text[: max_units * CHARS_PER_WORD]) + "…"
+
+
+def join_sentences(sentences: list[str]) -> str:
+    """Sentences as one paragraph: a space between them, none after a full-width end mark
+    (Chinese and Japanese do not space sentences)."""
+    out = ""
+    for sentence in sentences:
+        if out and not _WIDE_END.search(out):
+            out += " "
+        out += sentence
+    return out
+
+
+def _soft_cut(text: str, end: int) -> str:
+    """Where to cut inside a run of an unspaced script near `end`: Thai separates phrases
+    with spaces, Chinese and Japanese with commas. Take the last such break past the first
+    third, else the next one within half as much again, else the character boundary (never
+    before a combining vowel or tone mark)."""
+    head = text[:end]
+    back = max(head.rfind(mark) for mark in _SOFT_BREAKS)
+    if back >= end * 0.3:
+        return head[:back]
+    ahead = [i for i in (text.find(mark, end, end + end // 2) for mark in _SOFT_BREAKS) if i > 0]
+    if ahead:
+        return text[: min(ahead)]
+    while end < len(text) and unicodedata.category(text[end]).startswith("M"):
+        end += 1
+    return text[:end]
