@@ -13,8 +13,12 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from digest.core.app import create_app
@@ -79,8 +83,76 @@ def write_pages(folder: Path, count: int) -> None:
         (folder / f"page{n:04d}.html").write_text(page, encoding="utf-8")
 
 
+@contextmanager
+def latency_server(feeds: dict[str, bytes], latency: float) -> Iterator[int]:
+    """A threaded HTTP server on every loopback address that answers each feed after
+    `latency` seconds; 127.0.0.N are distinct hosts to digest, as 200 sites would be."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            time.sleep(latency)
+            body = feeds.get(self.path, b"")
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("0.0.0.0", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(httpd.server_address[1])
+    finally:
+        httpd.shutdown()
+
+
+def run_http_case(n_feeds: int, entries: int, latency: float) -> dict[str, float]:
+    """`n_feeds` feeds of `entries` entries, each on its own host, each answering late."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        feeds = {}
+        for i in range(n_feeds):
+            write_feed(root / "f.xml", i, entries)
+            feeds[f"/feed{i}.xml"] = (root / "f.xml").read_bytes()
+        with latency_server(feeds, latency) as port:
+            sources = {
+                f"feed{i}": {
+                    "kind": "feed",
+                    "location": f"http://127.0.0.{i % 250 + 1}:{port}/feed{i}.xml",
+                }
+                for i in range(n_feeds)
+            }
+            settings = Settings.model_validate(
+                {"home": str(root / "home"), "sources": sources, "ingest": {"allow_private": True}}
+            )
+            app = create_app(settings, clock=lambda: NOW)
+            app.engine  # noqa: B018
+            start, cpu = time.perf_counter(), time.process_time()
+            reports = ingest_sources(app.engine, settings, NOW)
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            app.close()
+    stored = sum(r.counts["new"] + r.counts["duplicate"] + r.counts["unchanged"] for r in reports)
+    errors = sum(len(r.errors) for r in reports)
+    peak_mb = peak_memory_mb()
+    return {"seconds": seconds, "cpu": cpu, "items": stored, "errors": errors, "peak_mb": peak_mb}
+
+
+def peak_memory_mb() -> float:
+    """The larger of this process's peak and its largest parse worker's peak, in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, workers) / 1024
+
+
 def run_case(case: str) -> dict[str, float]:
     """Build the inputs for `case`, ingest them into a fresh SQLite database, and measure."""
+    if case == "http200":
+        return run_http_case(200, 50, 0.3)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         sources: dict[str, dict[str, object]] = {}
@@ -102,17 +174,21 @@ def run_case(case: str) -> dict[str, float]:
         app.close()
     stored = sum(r.counts["new"] + r.counts["duplicate"] + r.counts["unchanged"] for r in reports)
     errors = sum(len(r.errors) for r in reports)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_memory_mb()
     return {"seconds": seconds, "cpu": cpu, "items": stored, "errors": errors, "peak_mb": peak_mb}
 
 
 def main() -> None:
     """Run each case in its own process and print the figures."""
     cases = [("feeds10", "10,000 feed entries (10 feeds)", 20.0),
-             ("feeds20", "20,000 feed entries (20 feeds)", 40.0)]  # fmt: skip
+             ("feeds20", "20,000 feed entries (20 feeds)", 40.0),
+             ("http200", "200 feeds x 50 over HTTP, 300 ms each", 10.0)]  # fmt: skip
     if (EVAL / "pages").is_dir():
         cases.append(("pages", "1,000 article pages (one folder)", 60.0))
-    print("ingestion from local files (each case in a fresh process; cpu = this process's CPU s)")
+    print(
+        "ingestion (each case in a fresh process; cpu = this process's CPU s; one at a time "
+        "the HTTP case would wait 60 s on latency alone)"
+    )
     print(
         f"  {'case':<36} {'seconds':>8} {'cpu':>6} {'target':>7} {'items':>6} {'errors':>6} "
         f"{'peak MB':>8}"

@@ -130,8 +130,11 @@ def test_sources_over_http_errors_isolated_and_conditional_get(app: App, tmp_pat
         settings = _settings(app, tmp_path, extra)
         reports = {r.source: r for r in ingest_sources(app.engine, settings, NOW)}
 
-        assert reports["good"].ok and reports["good"].counts["new"] == 3
-        assert reports["moved"].ok and reports["moved"].counts["unchanged"] == 3
+        # The same feed twice (once through a redirect), read at once: whichever is stored
+        # first has three new articles, the other finds them unchanged.
+        pair = [reports["good"], reports["moved"]]
+        assert all(r.ok for r in pair)
+        assert sorted((r.counts["new"], r.counts["unchanged"]) for r in pair) == [(0, 3), (3, 0)]
         assert (
             "HTTP 500" in reports["broken"].errors[0] and "/broken" in reports["broken"].errors[0]
         )

@@ -157,7 +157,10 @@ def test_extract_prints_what_would_be_stored(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     rows = [json.loads(line) for line in r.output.splitlines()]
     assert len(rows) == 21
-    assert set(rows[0]) == {"title", "url", "author", "published", "tags", "text"}
+    assert set(rows[0]) == {
+        "title", "url", "author", "published", "published_guessed", "outlet", "language",
+        "tags", "text",
+    }  # fmt: skip
     assert all("openai" in row["tags"] for row in rows)
     assert any("microsoft" in row["tags"] for row in rows)
     app = create_app(load_settings(config))

@@ -50,10 +50,12 @@ def ingest(
                 ingest_path(app.engine, path, now, tags=tags, tz=tz, ingest=app.settings.ingest)
             )
             progress.advance(task)
-        for name in names:
-            progress.update(task, description=name)
-            reports += ingest_sources(app.engine, app.settings, now, [name], fetcher)
-            progress.advance(task)
+        if names:
+            progress.update(task, description=f"{len(names)} sources")
+            reports += ingest_sources(
+                app.engine, app.settings, now, names, fetcher,
+                on_done=lambda report: progress.advance(task),
+            )  # fmt: skip
     table = Table("source", "new", "updated", "unchanged", "duplicate", "errors")
     for r in reports:
         table.add_row(
@@ -63,6 +65,9 @@ def ingest(
         )
     out = console()
     out.print(table)
+    for r in reports:
+        if r.entries == 0 and not r.errors:
+            out.print(f"{r.source}: the feed has 0 entries (nothing to read yet)", markup=False)
     failed = [e for r in reports for e in r.errors]
     for error in failed:
         click.secho(f"error: {error}", fg="red", err=True)

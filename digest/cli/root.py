@@ -247,7 +247,23 @@ def cli(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    quiet_libraries(verbose)
     ctx.obj = State(config=config, overrides=overrides, verbose=verbose)
+
+
+# Libraries that log their own findings about pages and feeds (a missing date, a short text,
+# a guessed encoding) at WARNING or ERROR: what matters reaches the user as digest's own one
+# line per source, so theirs are shown only with --verbose.
+LIBRARY_LOGGERS = (
+    "trafilatura", "htmldate", "courlan", "justext", "charset_normalizer", "readability",
+    "cssutils", "CSSUTILS", "feedparser", "httpx", "httpcore",
+)  # fmt: skip
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Library loggers at DEBUG under --verbose, otherwise silent."""
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.CRITICAL + 1)
 
 
 def main() -> None:

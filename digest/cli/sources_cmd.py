@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from digest.cli.common import console, path_for_config
@@ -170,14 +171,23 @@ def extract(state: State, location: str, kind: str, as_json: bool) -> None:
         read = read_source(kind, location, "extract", fetcher, _now(state))
     for problem in read.problems:
         click.secho(f"error: {problem}", fg="red", err=True)
+    if read.entries == 0:
+        click.echo(f"{location}: the feed has 0 entries", err=as_json)
     for art in read.articles:
         art = replace(art, tags=normalise_tags((*art.tags, *tagger.tags(art))))
         if as_json:
             click.echo(json.dumps(article_json(art), ensure_ascii=False))
         else:
             c = console()
-            c.print(f"[bold]{art.title}[/]  {art.url or ''}")
-            c.print(f"tags: {', '.join(art.tags) or '—'}   words: {art.word_count}\n")
+            c.print(f"[bold]{escape(art.title)}[/]  {escape(art.url or '')}")
+            when = (
+                art.published.isoformat()
+                if art.published
+                else "none found: the time digest first sees it will be used"
+            )
+            outlet = f"   outlet: {escape(art.outlet)}" if art.outlet else ""
+            c.print(f"published: {when}{outlet}")
+            c.print(f"tags: {escape(', '.join(art.tags)) or '—'}   words: {art.word_count}\n")
             c.print(art.text, markup=False)
             c.print()
     if read.problems:
@@ -191,6 +201,9 @@ def article_json(art: ParsedArticle) -> dict[str, object]:
         "url": art.url,
         "author": art.author,
         "published": art.published.isoformat() if art.published else None,
+        "published_guessed": art.published is None,  # stored as first seen
+        "outlet": art.outlet,
+        "language": art.language,
         "tags": list(art.tags),
         "text": art.text,
     }

@@ -44,6 +44,9 @@ class Article(Base):
     # As the source declared it (feed, page or HTTP header), e.g. 'en' or 'pt-BR'; None if not.
     language: Mapped[str | None] = mapped_column(String(35))
     source: Mapped[str] = mapped_column(String(200))
+    # Who published it (a page's site name or host), when that is not the source itself: a
+    # folder of pages from four sites is one source and four outlets. None: the source.
+    outlet: Mapped[str | None] = mapped_column(String(200))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # True when the source gave no date and we used the time we first saw the article.
     published_guessed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -138,7 +138,7 @@ def build_edition(
                     headline=art.title,
                     summary=lead_summary(art.text, newsletter.summary_sentences),
                     url=art.url,
-                    source=art.source,
+                    source=art.outlet_name,
                     published=art.published_at.isoformat(),
                     reading_minutes=reading_minutes(art.word_count),
                     key=art.id,
@@ -208,11 +208,11 @@ def story_entry(
     lead = group.lead
     edit = edits.for_story([a.id for a in group.articles]) if edits else None
     also: list[Link] = []
-    seen = {lead.source}
+    seen = {lead.outlet_name}
     for art in group.articles[1:]:
-        if art.source not in seen and art.url:
-            seen.add(art.source)
-            also.append(Link(source=art.source, url=art.url))
+        if art.outlet_name not in seen and art.url:
+            seen.add(art.outlet_name)
+            also.append(Link(source=art.outlet_name, url=art.url))
     return Story(
         article_ids=sorted(a.id for a in group.articles),
         headline=(edit.headline if edit and edit.headline else lead.title),
@@ -222,7 +222,7 @@ def story_entry(
             else summarizer(group, newsletter.summary_sentences, newsletter.summary_words)
         ),
         url=lead.url,
-        source=lead.source,
+        source=lead.outlet_name,
         published=lead.published_at.isoformat(),
         reading_minutes=reading_minutes(lead.word_count),
         also=also,

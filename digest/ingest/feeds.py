@@ -1,4 +1,8 @@
-"""The `feed` source: RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 entries as articles, via feedparser."""
+"""The `feed` source: RSS 0.9x/1.0/2.0, RDF and Atom 0.3/1.0 entries as articles, via feedparser.
+
+JSON Feed is read by digest.ingest.jsonfeed; compressed and UTF-16/32 documents are unpacked and
+re-encoded first (digest.ingest.sniff).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -21,6 +26,7 @@ class FeedResult:
     title: str
     articles: list[ParsedArticle] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    entries: int = 0  # entries in the document, whether or not each could be read
 
 
 def parse_feed(content: bytes, location: str, source: str) -> FeedResult:
@@ -29,7 +35,9 @@ def parse_feed(content: bytes, location: str, source: str) -> FeedResult:
     # scripts, styles and embeds dropped (digest.ingest.htmltext); skipping it saves a third.
     parsed = feedparser.parse(
         content,
-        response_headers={"content-location": location, "content-type": "text/xml"},
+        # No base URL: feedparser would resolve a non-URL <guid> ("e1") against it and call
+        # that the link. Real links are resolved here instead (_entry_link).
+        response_headers={"content-type": "text/xml"},
         sanitize_html=False,
         resolve_relative_uris=False,
     )
@@ -40,15 +48,18 @@ def parse_feed(content: bytes, location: str, source: str) -> FeedResult:
             f"{location}: not an RSS or Atom feed{why}",
             hint="check that the location is the feed's address, not the site's home page",
         )
-    result = FeedResult(title=html_to_text(parsed.feed.get("title", "")) or source)
+    result = FeedResult(
+        title=html_to_text(parsed.feed.get("title", "")) or source, entries=len(parsed.entries)
+    )
     if problem:
         result.problems.append(
             f"{location}: malformed feed ({problem}); {len(parsed.entries)} entries read anyway"
         )
+    base = location if urlsplit(location).scheme in {"http", "https"} else None
     seen: set[str] = set()
     for index, entry in enumerate(parsed.entries):
         try:
-            art = entry_article(entry, source, parsed.feed.get("language"))
+            art = entry_article(entry, source, parsed.feed.get("language"), base)
         except IngestError as exc:
             result.problems.append(f"{location}: entry {index + 1}: {exc}")
             continue
@@ -59,7 +70,9 @@ def parse_feed(content: bytes, location: str, source: str) -> FeedResult:
     return result
 
 
-def entry_article(entry: Any, source: str, language: str | None = None) -> ParsedArticle:
+def entry_article(
+    entry: Any, source: str, language: str | None = None, base: str | None = None
+) -> ParsedArticle:
     """One entry as an article: content preferred over summary, categories as tags."""
     body = ""
     for content in entry.get("content") or []:
@@ -73,7 +86,7 @@ def entry_article(entry: Any, source: str, language: str | None = None) -> Parse
         if not title:
             raise IngestError("has neither a title nor any text")
         body = title
-    link = entry.get("link") or None
+    link = _entry_link(entry, base)
     guid = entry.get("id") or link
     if not guid:
         guid = "sha256:" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
@@ -89,6 +102,25 @@ def entry_article(entry: Any, source: str, language: str | None = None) -> Parse
         tags=[t for t in tags if t],
         language=language,
     )
+
+
+def _entry_link(entry: Any, base: str | None) -> str | None:
+    """The entry's web page: an alternate link (resolved against the feed's URL), or a
+    permalink <guid> that is itself a URL. Never an Atom rel="self" API address, a urn:, or a
+    guid such as "e1" that only identifies the entry."""
+    alternates = [
+        str(ln["href"])
+        for ln in entry.get("links") or []
+        if ln.get("rel", "alternate") == "alternate" and ln.get("href")
+    ]
+    if alternates:
+        link = urljoin(base, alternates[0]) if base else alternates[0]
+    elif entry.get("guidislink"):
+        link = str(entry.get("link") or "")  # the guid itself: a URL only if it is one
+    else:
+        link = str(entry.get("link") or "")
+        link = urljoin(base, link) if base and link else link
+    return link if urlsplit(link).scheme in {"http", "https"} and urlsplit(link).netloc else None
 
 
 def _text(value: str) -> str:

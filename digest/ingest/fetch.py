@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,7 +107,9 @@ class Fetcher:
         self.settings = settings
         self._sleep = sleep
         self._monotonic = monotonic
-        self._last_hit: dict[str, float] = {}
+        # When each host may next be asked; shared by the threads of a concurrent run.
+        self._next_slot: dict[str, float] = {}
+        self._slots = threading.Lock()
         self._client = httpx.Client(
             timeout=settings.timeout,
             follow_redirects=False,  # followed by hand so each hop's host is checked
@@ -205,13 +208,15 @@ class Fetcher:
         return b"".join(chunks)
 
     def _be_polite(self, url: str) -> None:
+        """Wait for this host's next free slot: requests to one host stay `politeness_delay`
+        apart however many threads fetch; other hosts are not held up."""
         host = urlsplit(url).netloc.lower()
-        last = self._last_hit.get(host)
-        if last is not None:
-            wait = self.settings.politeness_delay - (self._monotonic() - last)
-            if wait > 0:
-                self._sleep(wait)
-        self._last_hit[host] = self._monotonic()
+        with self._slots:
+            now = self._monotonic()
+            slot = max(now, self._next_slot.get(host, now))
+            self._next_slot[host] = slot + self.settings.politeness_delay
+        if slot > now:
+            self._sleep(slot - now)
 
 
 class _Retryable(Exception):

@@ -101,12 +101,17 @@ def parse_text_dump(path: Path, source: str) -> list[ParsedArticle]:
 
 def parse_html_file(path: Path, source: str, max_bytes: int = 20_000_000) -> ParsedArticle:
     """One article from a saved HTML page, through the page extractor."""
+    from digest.ingest import sniff
     from digest.ingest.fetch import read_local
     from digest.ingest.pages import extract_page
 
     fetched = read_local(str(path), max_bytes)
     assert fetched.content is not None
-    art = extract_page(fetched.content, str(path), source)
+    content = sniff.prepare(fetched.content, str(path), max_bytes)
+    if sniff.kind_of(content) == "binary":
+        message, hint = sniff.BINARY_ERROR
+        raise IngestError(f"{path}: {message}", hint=hint)
+    art = extract_page(content, str(path), source)
     if art.url is None:
         art = replace(art, guid=f"file:{path.resolve()}")
     return art

@@ -12,6 +12,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import trafilatura
 from lxml import etree
@@ -83,7 +84,18 @@ def extract_page(
         published=_date(meta.get("date")),
         tags=tags,
         language=meta.get("language") or _html_lang(markup),
+        outlet=outlet_of(meta, canonical),
     )
+
+
+def outlet_of(meta: dict[str, Any], url: str | None) -> str | None:
+    """Who published a page: its declared site name (og:site_name, the site header), else its
+    address's host without "www."; None when neither is known."""
+    name = " ".join(str(meta.get("sitename") or "").split())
+    if name and not name.lower().startswith(("http://", "https://")):
+        return name
+    host = urlsplit(url).hostname if url else None
+    return host.removeprefix("www.") if host else None
 
 
 def _html_lang(markup: str) -> str | None:
@@ -100,6 +112,9 @@ def _extract(markup: str, url: str | None, favor_precision: bool) -> dict[str, A
             include_comments=False,
             include_tables=True,
             with_metadata=True,
+            # Only dates the page states (meta tags, <time>, the URL): a guess from a
+            # copyright line ("© 2026" → 1 January) would push the article out of every window.
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except (ValueError, etree.LxmlError):
         return None

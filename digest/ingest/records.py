@@ -30,6 +30,7 @@ class ParsedArticle:
     published: datetime | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
     language: str | None = None
+    outlet: str | None = None  # the publisher, when not the source (a page's site name)
 
     @cached_property
     def content_hash(self) -> str:
@@ -53,6 +54,7 @@ def make_article(
     published: datetime | None = None,
     tags: list[str] | tuple[str, ...] = (),
     language: str | None = None,
+    outlet: str | None = None,
 ) -> ParsedArticle:
     """Normalise the fields and derive a title when the source had none."""
     body = normalise(text)
@@ -71,6 +73,7 @@ def make_article(
         published=published,
         tags=normalise_tags(tags),
         language=normalise_language(language),
+        outlet=(" ".join(outlet.split())[:200] or None) if outlet else None,
     )
 
 
@@ -85,11 +88,15 @@ def normalise_language(value: str | None) -> str | None:
     return "-".join([primary.lower(), *(r.upper() if len(r) == 2 else r for r in rest)])[:35]
 
 
+# A tag page's count shown after the name: "congress (507 posts)", "senate (289)".
+_COUNT = re.compile(r"\s*\(\s*\d[\d,.\s]*(?:[^\W\d_]+\s*)?\)\s*$")
+
+
 def normalise_tags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Lower-case, trimmed, unique tags in their first order."""
+    """Lower-case, trimmed, unique tags in their first order, without a trailing post count."""
     seen: dict[str, None] = {}
     for tag in tags:
-        clean = " ".join(str(tag).split()).lower()
+        clean = _COUNT.sub("", " ".join(str(tag).split())).lower()
         if clean:
             seen.setdefault(clean[:100], None)
     return tuple(seen)

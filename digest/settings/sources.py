@@ -65,6 +65,16 @@ class IngestSettings(Section):
     politeness_delay: float = Field(
         1.0, ge=0, le=60, description="Seconds between two requests to the same host."
     )
+    concurrency: int = Field(
+        8, ge=1, le=64,
+        description="Sources fetched and parsed at once (the politeness delay still holds per "
+        "host); each source's articles are stored in a transaction of its own.",
+    )  # fmt: skip
+    parse_workers: int = Field(
+        0, ge=0, le=32,
+        description="Processes that parse fetched feeds and pages when four or more sources "
+        "are read at once (0: one per CPU, up to four; 1: parse in the main process).",
+    )  # fmt: skip
     user_agent: str = Field(
         "digest/0.1 (newsletter digest generator; +https://news.example.com)",
         description="User-Agent sent with every request; say who you are and how to reach you.",

@@ -48,6 +48,13 @@ class ArticleRecord:
     first_seen: datetime | None = None
     # The language its source declared (BCP 47, e.g. 'ar', 'pt-BR'), None when unknown.
     language: str | None = None
+    # Who published it, when not the source itself (see digest.core.models.Article.outlet).
+    outlet: str | None = None
+
+    @property
+    def outlet_name(self) -> str:
+        """The name readers see for where it was published: the outlet, else the source."""
+        return self.outlet or self.source
 
 
 def save_article(conn: Connection, art: ParsedArticle, now: datetime) -> Outcome:
@@ -65,6 +72,7 @@ def save_article(conn: Connection, art: ParsedArticle, now: datetime) -> Outcome
         "author": art.author,
         "language": art.language,
         "source": art.source,
+        "outlet": art.outlet,
         "text": art.text,
         "word_count": art.word_count,
         "updated_at": now,
@@ -214,8 +222,9 @@ def _near(art: ParsedArticle, same_title: dict[str, list[tuple[int, str]]]) -> i
 def _new_row(art: ParsedArticle, now: datetime) -> dict[str, object]:
     return {
         "guid": art.guid, "url": art.url, "content_hash": art.content_hash, "title": art.title,
-        "author": art.author, "language": art.language, "source": art.source, "text": art.text,
-        "word_count": art.word_count, "updated_at": now, "created_at": now,
+        "author": art.author, "language": art.language, "source": art.source,
+        "outlet": art.outlet, "text": art.text, "word_count": art.word_count, "updated_at": now,
+        "created_at": now,
         "published_at": art.published or now, "published_guessed": art.published is None,
     }  # fmt: skip
 
@@ -247,6 +256,7 @@ _RECORD_COLUMNS = (
     Article.word_count,
     Article.created_at.label("first_seen"),
     Article.language,
+    Article.outlet,
 )
 
 

@@ -3,10 +3,10 @@
 Lead rule: the most complete article of the story (most words); ties go to the earliest
 published, then the lowest id. The other articles are "also covered by" links, one per source.
 
-Ranking: stories covered by more sources, more recent, and from weightier sources come first;
-editor pins come before everything. score = (1 + ln(sources)) × recency × weight, where
+Ranking: stories covered by more outlets, more recent, and from weightier sources come first;
+editor pins come before everything. score = (1 + ln(outlets)) × recency × weight, where
 recency = 1 / (1 + age in days / window_days) and weight is the highest `source_weights`
-entry among the story's sources (1.0 when unset).
+entry among the story's sources and outlets (1.0 when unset).
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ class StoryGroup:
 
     @property
     def sources(self) -> list[str]:
-        """Distinct sources, the lead's first."""
+        """Distinct outlets (a page's site, else its source), the lead's first."""
         seen: list[str] = []
         for art in self.articles:
-            if art.source not in seen:
-                seen.append(art.source)
+            if art.outlet_name not in seen:
+                seen.append(art.outlet_name)
         return seen
 
     @property
@@ -62,12 +62,13 @@ def score(
     articles: Sequence[ArticleRecord], newsletter: NewsletterSettings, now: datetime
 ) -> float:
     """Coverage × recency × source weight (see the module docstring)."""
-    sources = {a.source for a in articles}
+    outlets = {a.outlet_name for a in articles}
     newest = max(a.published_at for a in articles)
     age_days = max(0.0, (now - newest).total_seconds() / 86400)
     recency = 1 / (1 + age_days / newsletter.window_days)
-    weight = max(newsletter.source_weights.get(s, 1.0) for s in sources)
-    return (1 + math.log(len(sources))) * recency * weight
+    weights = newsletter.source_weights
+    weight = max(max(weights.get(a.source, 1.0), weights.get(a.outlet_name, 1.0)) for a in articles)
+    return (1 + math.log(len(outlets))) * recency * weight
 
 
 def make_stories(
