@@ -130,16 +130,23 @@ def run_http_case(n_feeds: int, entries: int, latency: float) -> dict[str, float
             settings = Settings.model_validate(
                 {"home": str(root / "home"), "sources": sources, "ingest": {"allow_private": True}}
             )
-            app = create_app(settings, clock=lambda: NOW)
-            app.engine  # noqa: B018
-            start, cpu = time.perf_counter(), time.process_time()
-            reports = ingest_sources(app.engine, settings, NOW)
-            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-            app.close()
+            return measure(settings)
+
+
+def measure(settings: Settings) -> dict[str, float]:
+    """Ingest `settings`' sources into a fresh database: time, CPU, items, errors, memory."""
+    app = create_app(settings, clock=lambda: NOW)
+    app.engine  # noqa: B018  (create and migrate the database before timing)
+    start, cpu = time.perf_counter(), time.process_time()
+    reports = ingest_sources(app.engine, settings, NOW)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    app.close()
     stored = sum(r.counts["new"] + r.counts["duplicate"] + r.counts["unchanged"] for r in reports)
     errors = sum(len(r.errors) for r in reports)
-    peak_mb = peak_memory_mb()
-    return {"seconds": seconds, "cpu": cpu, "items": stored, "errors": errors, "peak_mb": peak_mb}
+    return {
+        "seconds": seconds, "cpu": cpu, "items": stored, "errors": errors,
+        "peak_mb": peak_memory_mb(),
+    }  # fmt: skip
 
 
 def peak_memory_mb() -> float:
@@ -165,17 +172,7 @@ def run_case(case: str) -> dict[str, float]:
             (root / "pages").mkdir()
             write_pages(root / "pages", 1000)
             sources["pages"] = {"kind": "folder", "location": str(root / "pages")}
-        settings = Settings.model_validate({"home": str(root / "home"), "sources": sources})
-        app = create_app(settings, clock=lambda: NOW)
-        app.engine  # noqa: B018  (create and migrate the database before timing)
-        start, cpu = time.perf_counter(), time.process_time()
-        reports = ingest_sources(app.engine, settings, NOW)
-        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        app.close()
-    stored = sum(r.counts["new"] + r.counts["duplicate"] + r.counts["unchanged"] for r in reports)
-    errors = sum(len(r.errors) for r in reports)
-    peak_mb = peak_memory_mb()
-    return {"seconds": seconds, "cpu": cpu, "items": stored, "errors": errors, "peak_mb": peak_mb}
+        return measure(Settings.model_validate({"home": str(root / "home"), "sources": sources}))
 
 
 def main() -> None:

@@ -152,7 +152,6 @@ def test_wrap_never_splits_words_or_urls() -> None:
 
 
 def test_the_preheader_adds_to_the_subject(content) -> None:  # type: ignore[no-untyped-def]
-    top = content.stories[0] if content.stories[0].rank == 0 else None
     top = min(content.stories, key=lambda s: s.rank)
     assert top.headline in content.subject
     assert top.headline not in content.preheader
