@@ -343,7 +343,7 @@ def parse_pool(workers: int, sources: int) -> ProcessPoolExecutor | None:
     context: BaseContext
     try:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["digest.ingest.service"])
+        context.set_forkserver_preload(["digest.ingest.preload"])
     except ValueError:  # no fork server on this platform
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=min(workers, sources), mp_context=context)
