@@ -40,10 +40,10 @@ class LinkSigner:
         self._confirm = URLSafeTimedSerializer(
             ordered, salt="digest.confirm", signer_kwargs=_SIGNER
         )
-        # A send signs one token per reader: the derived key and the HMAC state are made
+        # A send signs two tokens per reader: the derived keys and the HMAC states are made
         # once here, not per token (itsdangerous derives the key again on every dumps).
-        signer = self._unsubscribe.make_signer()
-        self._unsubscribe_mac = hmac.new(signer.derive_key(), digestmod=hashlib.sha256)
+        self._unsubscribe_mac = _mac(self._unsubscribe)
+        self._preferences_mac = _mac(self._preferences)
 
     def __repr__(self) -> str:
         return "LinkSigner(<keys hidden>)"
@@ -53,24 +53,15 @@ class LinkSigner:
         return str(self._unsubscribe.dumps([subscriber_id, list_name, edition_id]))
 
     def unsubscribe_tokens(self, list_name: str, edition_id: int) -> Callable[[int], str]:
-        """unsubscribe_token for one list and edition, as a fast function of the subscriber id.
+        """unsubscribe_token for one list and edition, as a fast function of the subscriber id."""
+        tail = "," + json.dumps(list_name, ensure_ascii=False) + "," + str(int(edition_id)) + "]"
+        return _fast_tokens(self._unsubscribe_mac, tail)
 
-        The tokens are those itsdangerous makes (same payload, same HMAC-SHA256 signature),
-        so read_unsubscribe reads them, and tokens issued before read the same way.
-        """
-        # itsdangerous's compact JSON of [id, list, edition]; never compressed (too short
-        # to gain, and read_unsubscribe accepts either form anyway).
-        middle = "," + json.dumps(list_name, ensure_ascii=False) + "," + str(int(edition_id)) + "]"
-        base = self._unsubscribe_mac
-        encode = base64.urlsafe_b64encode
-
-        def token(subscriber_id: int) -> str:
-            payload = encode(f"[{int(subscriber_id)}{middle}".encode()).rstrip(b"=")
-            mac = base.copy()
-            mac.update(payload)
-            return (payload + b"." + encode(mac.digest()).rstrip(b"=")).decode("ascii")
-
-        return token
+    def preferences_tokens(self, list_name: str) -> Callable[[int], str]:
+        """preferences_token for one list, as a fast function of the subscriber id."""
+        return _fast_tokens(
+            self._preferences_mac, "," + json.dumps(list_name, ensure_ascii=False) + "]"
+        )
 
     def read_unsubscribe(self, token: str) -> tuple[int, str, int]:
         """(subscriber id, list, edition id) from a token; InvalidToken says nothing more."""
@@ -103,3 +94,25 @@ class LinkSigner:
             return int(sub), str(list_name)
         except (BadSignature, ValueError, TypeError):
             raise InvalidToken("invalid or expired link") from None
+
+
+def _mac(serializer: URLSafeSerializer) -> hmac.HMAC:
+    """The HMAC state itsdangerous signs `serializer`'s tokens with (its newest key)."""
+    return hmac.new(serializer.make_signer().derive_key(), digestmod=hashlib.sha256)
+
+
+def _fast_tokens(base: hmac.HMAC, tail: str) -> Callable[[int], str]:
+    """Tokens of the payload `[subscriber_id` + `tail`, exactly as itsdangerous makes them.
+
+    Same compact JSON, same HMAC-SHA256 signature, never compressed (too short to gain, and
+    the readers accept either form), so the `read_*` methods read them like any other.
+    """
+    encode = base64.urlsafe_b64encode
+
+    def token(subscriber_id: int) -> str:
+        payload = encode(f"[{int(subscriber_id)}{tail}".encode()).rstrip(b"=")
+        mac = base.copy()
+        mac.update(payload)
+        return (payload + b"." + encode(mac.digest()).rstrip(b"=")).decode("ascii")
+
+    return token

@@ -28,7 +28,9 @@ CONTEXT = {
     "base_url": BASE,
     "view_url": f"{BASE}/archive/sample/7",
 }
-READER = Recipient(3, 3, "ada@example.com", "Ada Lovelace", f"{BASE}/u/tok")
+READER = Recipient(
+    3, 3, "ada@example.com", "Ada Lovelace", f"{BASE}/u/tok", f"{BASE}/preferences/p"
+)
 
 
 def rendered_html(content: EditionContent, env_dir: Path | None = None) -> str:
@@ -47,7 +49,7 @@ def test_every_block_is_there() -> None:
     assert "1 Sample Street" in text and "ada@example.com" in text
     links = {a.text_content(): a.get("href") for a in doc.iter("a")}
     assert links["Unsubscribe"] == f"{BASE}/u/tok"
-    assert links["Choose your topics"] == f"{BASE}/u/tok"  # until a preferences page exists
+    assert links["Choose your topics"] == f"{BASE}/preferences/p"
     assert links["View in your browser"] == f"{BASE}/archive/sample/7"
     # The preheader is the first thing in the body, and hidden.
     pre = doc.find_class("preheader")[0]

@@ -94,7 +94,8 @@ def test_test_send_goes_through_the_provider_and_is_not_a_delivery(
     code, out = invoke(*ready, "test-send", "weekly", "--to", "Editor@Example.com")
     assert code == 0, out
     assert "test copy sent to Editor@Example.com via outbox" in out
-    [eml] = (app.settings.outbox_dir / "weekly" / "1").glob("test-*.eml")
+    [eml] = (app.settings.outbox_dir / "weekly" / "1" / "tests").glob("test-*.eml")
+    assert not list((app.settings.outbox_dir / "weekly" / "1").glob("*.eml"))  # readers' files
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert msg["Subject"].startswith("[TEST] Example Weekly #1")
     assert msg["To"] == "Editor@example.com"  # the domain normalised, the local part kept
@@ -116,6 +117,7 @@ def test_library_preview_for_the_web_app(app: App) -> None:
     assert shown.findings == []
     result = send_test_copy(app, "weekly", "me@example.com", NOW, number=edition.number)
     assert result.provider_id and Path(result.provider_id).name.startswith("test-")
+    assert Path(result.provider_id).parent.name == "tests"
     report = send(app, "weekly")
     assert report.counts == {"sent": 1}  # the test copy did not take anyone's place
 

@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from email import policy
 from pathlib import Path
 
@@ -157,15 +158,60 @@ def test_reader_subscribes_confirms_changes_topics_and_leaves(
     page.goto(match.group(1))
     page.get_by_role("button", name="Confirm").click()
     page.get_by_role("link", name="Choose your topics").click()
+    assert page.is_checked("input[value=transit]") and page.is_checked("input[value=housing]")
     page.uncheck("input[value=transit]")
     page.screenshot(path=str(SHOTS / "preferences.png"), full_page=True)
-    page.get_by_role("button", name="Save").click()
-    assert page.get_by_role("status").inner_text() == "Saved."
-    assert not page.is_checked("input[value=transit]")
-    page.check("input[name='leave:weekly']")
     with page.expect_navigation():
-        page.get_by_role("button", name="Save").click()
+        page.get_by_role("button", name="Save my choices").click()
+    assert page.get_by_role("status").inner_text() == "Your choices are saved."
+    assert not page.is_checked("input[value=transit]")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Unsubscribe from Example Weekly").click()
     with app.engine.connect() as conn:
         statuses = conn.execute(select(Membership.status)).scalars().all()
     assert sorted(statuses) == ["active", "unsubscribed"]  # the seeded reader, and Nia
     page.screenshot(path=str(SHOTS / "preferences-left.png"), full_page=True)
+
+
+def test_reader_follows_choose_your_topics_from_an_edition_and_the_next_one_obeys(
+    live: tuple[App, str], page: sync_api.Page, tmp_path: Path
+) -> None:
+    """From a received .eml to the preferences page and back into the next edition."""
+    app, _ = live
+    from digest.editions.lifecycle import transition
+    from digest.store import editions
+
+    with app.engine.begin() as conn:
+        first = editions.get_edition(conn, "weekly")
+        assert first is not None
+        transition(conn, first.id, "approve", "t", NOW)
+    send(app, "weekly", actor="browser-test")
+    eml = next((app.settings.outbox_dir / "weekly" / "1").glob("*.eml"))
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    link = re.search(r'href="([^"]+)"[^>]*>Choose your topics</a>', html)
+    assert link and "/preferences/" in link.group(1)
+    page.goto(link.group(1))
+    assert page.is_checked("input[value=transit]") and page.is_checked("input[value=housing]")
+    assert "You get every topic" in page.inner_text("main")
+    page.uncheck("input[value=transit]")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save my choices").click()
+    page.screenshot(path=str(SHOTS / "preferences-from-email.png"), full_page=True)
+    later = NOW + timedelta(days=7)
+    app.clock = lambda: later
+    folder = tmp_path / "week2"
+    for name, tag in [("tram", "transit"), ("homes", "housing")]:
+        write_article(
+            folder, f"{name}.md", title=f"{name} week two", date="-1d", tags=[tag],
+            body=f"A second week of {tag} news from the {name} desk.", url=f"https://x.example/{name}2",
+        )  # fmt: skip
+    ingest_path(app.engine, folder, later)
+    second = prepare_draft(app, "weekly", later)
+    with app.engine.begin() as conn:
+        transition(conn, second.id, "approve", "t", later)
+    send(app, "weekly", actor="browser-test")
+    eml = next((app.settings.outbox_dir / "weekly" / str(second.number)).glob("*.eml"))
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "https://x.example/homes2" in html and "https://x.example/tram2" not in html

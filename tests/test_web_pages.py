@@ -182,7 +182,7 @@ def test_reader_subscribes_confirms_chooses_topics_and_leaves(app: App, client: 
             "form",
             "confirm",
         ]
-    client.post(prefs.group(1), data={"name": "Nia", "leave:weekly": "1"})
+    client.post(prefs.group(1), data={"action": "leave:weekly"})
     with app.engine.connect() as conn:
         assert conn.execute(select(Membership.status)).scalar_one() == "unsubscribed"
 

@@ -85,7 +85,8 @@ class Recipient:
     email: str
     name: str
     unsubscribe_url: str
-    # Until a preferences page exists, the unsubscribe page (which offers topics) stands in.
+    # The reader's preferences page; where there is no reader (a test send, the archive) the
+    # caller gives a page that needs none.
     preferences_url: str = ""
 
     def slot_values(self) -> dict[str, str]:

@@ -83,6 +83,10 @@ def reader(app: App, edition: EditionRow, email: str | None) -> Recipient:
         email=address,
         name=name,
         unsubscribe_url=f"{app.settings.base_url}/u/{token}",
+        preferences_url=(
+            f"{app.settings.base_url}/preferences/"
+            f"{app.signer.preferences_token(sub_id, edition.newsletter)}"
+        ),
     )
 
 

@@ -1,4 +1,4 @@
-"""Double opt-in emails: the signed confirmation link and the short message that carries it.
+"""Emails a reader asks for: the double opt-in link, and a link to their preferences page.
 
 The CLI (`subscribers add --status pending`) and the web app's subscribe form both send them
 here, through the configured provider as one-off messages (see `digest.sending.oneoff`).
@@ -44,3 +44,27 @@ def send_confirmation(app: App, subscriber_id: int, list_name: str) -> str:
     subject = f"Please confirm your subscription to {title}"
     send_one_off(app, [email], subject, text, folder="confirm")
     return str(email)
+
+
+def preferences_url(app: App, subscriber_id: int, list_name: str) -> str:
+    """The signed link of a reader's preferences page, the same one every edition carries."""
+    token = app.signer.preferences_token(subscriber_id, list_name)
+    return f"{app.settings.base_url}/preferences/{token}"
+
+
+def send_preferences_link(app: App, subscriber_id: int, list_name: str) -> None:
+    """For a reader who asked from the web site (the archive, say) rather than an email."""
+    with app.engine.connect() as conn:
+        email = conn.execute(
+            select(Subscriber.email).where(Subscriber.id == subscriber_id)
+        ).scalar_one()
+    settings = app.settings
+    title = settings.newsletter(list_name).title
+    postal = f"\n{settings.sender.postal_address}\n" if settings.sender.postal_address else ""
+    text = (
+        f"Someone, hopefully you, asked for a link to manage {title} at this address.\n\n"
+        "Choose your topics, change your name or unsubscribe here:\n"
+        f"{preferences_url(app, subscriber_id, list_name)}\n\n"
+        "If it was not you, ignore this email: nothing changes unless the link is used.\n" + postal
+    )
+    send_one_off(app, [email], f"Your {title} preferences", text, folder="preferences")

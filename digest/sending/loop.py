@@ -139,10 +139,14 @@ def run_send(
     counts_lock = threading.Lock()
 
     token = signer.unsubscribe_tokens(edition.newsletter, edition.edition_id)
+    prefs_token = signer.preferences_tokens(edition.newsletter)
     still_member = deliverable(edition.newsletter)
 
     def unsubscribe_url(subscriber_id: int) -> str:
         return f"{base_url}/u/{token(subscriber_id)}"
+
+    def preferences_url(subscriber_id: int) -> str:
+        return f"{base_url}/preferences/{prefs_token(subscriber_id)}"
 
     def stopping() -> bool:
         """A signal, or another thread's end: claim nothing more."""
@@ -240,7 +244,12 @@ def run_send(
             return when_none(conn, after, pending)
         batch = [
             Recipient(
-                c.delivery_id, c.subscriber_id, c.email, c.name, unsubscribe_url(c.subscriber_id)
+                c.delivery_id,
+                c.subscriber_id,
+                c.email,
+                c.name,
+                unsubscribe_url(c.subscriber_id),
+                preferences_url(c.subscriber_id),
             )
             for c in claimed
             if c.delivery_id in copies

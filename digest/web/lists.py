@@ -7,19 +7,17 @@ consent records, topics and the suppression list. The routes speak only to this 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, func, or_, select, update
 
 from subscribers import ops
 from subscribers.addresses import InvalidAddress, parse_address
+from subscribers.errors import Suppressed
 from subscribers.models import Membership, Subscriber, Suppression
 from subscribers.suppression import AddressHasher
-from subscribers.tokens import InvalidToken
 from subscribers.views import SubscriberView as Detail
 from subscribers.views import show, topics_of
 
@@ -42,32 +40,6 @@ class SubscriberView:
     name: str
     topics: dict[str, list[str]]
     memberships: list[MemberView]
-
-
-class PageTokens:
-    """Signed tokens for the preferences page, one per subscriber across all their lists.
-
-    Confirmation links come from `subscribers.tokens.LinkSigner` (they expire); this salt is
-    the web app's own, so no other kind of token opens the page.
-    """
-
-    def __init__(self, keys: Sequence[str]) -> None:
-        self._prefs = URLSafeSerializer(
-            list(reversed(keys)),
-            salt="digest.web.preferences",
-            signer_kwargs={"digest_method": hashlib.sha256},
-        )
-
-    def preferences_token(self, subscriber_id: int) -> str:
-        """The token of a subscriber's preferences page."""
-        return str(self._prefs.dumps(subscriber_id))
-
-    def read_preferences(self, token: str) -> int:
-        """The subscriber id from a preferences token."""
-        try:
-            return int(self._prefs.loads(token))
-        except (BadSignature, ValueError, TypeError):
-            raise InvalidToken("invalid or expired link") from None
 
 
 def subscribe_pending(
@@ -110,6 +82,50 @@ def unsubscribe(
 ) -> bool:
     """Leave one list at once; doing it twice changes nothing. True when it changed the status."""
     return ops.unsubscribe(conn, subscriber_id, list_name, source=source, now=now)
+
+
+def rejoin(
+    conn: Connection,
+    subscriber_id: int,
+    list_name: str,
+    now: datetime,
+    hasher: AddressHasher | None = None,
+) -> bool:
+    """A reader who left comes back from their own preferences link (which proves the address);
+    False when the address is suppressed or the membership is not one a reader can restore."""
+    member = conn.execute(
+        select(Membership.status).where(
+            Membership.subscriber_id == subscriber_id, Membership.list_name == list_name
+        )
+    ).scalar()
+    if member != "unsubscribed":
+        return False
+    try:
+        return ops.resubscribe(
+            conn, subscriber_id, list_name, now=now, hasher=hasher, method="preferences",
+            consent_text="rejoined from the reader's own preferences link",
+        )  # fmt: skip
+    except Suppressed:
+        return False
+
+
+def member_id(
+    conn: Connection, email: str, list_name: str, hasher: AddressHasher | None = None
+) -> int | None:
+    """The subscriber id of an address on a list (any status but erased), None when it is not
+    one or the address is suppressed: nobody else is sent a link."""
+    try:
+        key = parse_address(email).key
+    except InvalidAddress:
+        return None
+    sub_id = conn.execute(
+        select(Subscriber.id)
+        .join(Membership, Membership.subscriber_id == Subscriber.id)
+        .where(Subscriber.email_key == key, Membership.list_name == list_name)
+    ).scalar()
+    if sub_id is None or ops.is_suppressed(conn, email, hasher=hasher):
+        return None
+    return int(sub_id)
 
 
 def mark_bounced(

@@ -45,10 +45,11 @@ def _edition(request: Request, edition_id: int) -> EditionRow:
 
 def _sample(request: Request, edition: EditionRow) -> Recipient:
     st = state(request)
+    base = st.app.settings.base_url
     token = st.app.signer.unsubscribe_token(0, edition.newsletter, edition.id)
-    return Recipient(
-        0, 0, "reader@example.com", "Sample Reader", f"{st.app.settings.base_url}/u/{token}"
-    )
+    prefs = st.app.signer.preferences_token(0, edition.newsletter)
+    sample = ("reader@example.com", "Sample Reader")
+    return Recipient(0, 0, *sample, f"{base}/u/{token}", f"{base}/preferences/{prefs}")
 
 
 @router.get("")
@@ -255,8 +256,7 @@ async def test_send(request: Request, edition_id: int) -> Response:
     edition = _edition(request, edition_id)
 
     def work() -> str:
-        prepared = prepare(st.app, edition)
-        prepared = replace(prepared, subject=f"[TEST] {prepared.subject}")
+        prepared = replace(prepare(st.app, edition), test=True)  # [TEST], never a delivery
         recipient = replace(_sample(request, edition), email=user.email, name=user.username)
         mailer = create_mailer(st.app.settings.provider, st.app.settings, st.app.clock)
         try:

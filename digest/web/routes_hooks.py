@@ -114,7 +114,14 @@ def unsubscribe_page(request: Request, token: str) -> Response:
             400,
         )
     _, list_name, _ = found
-    return render(request, "unsubscribe.html", {"list_name": list_name, "token": token})
+    context = {"list_name": list_name, "title": _title(request, list_name), "token": token}
+    return render(request, "unsubscribe.html", context)
+
+
+def _title(request: Request, list_name: str) -> str:
+    """What readers know a newsletter by: its title, not its configuration key."""
+    nl = state(request).app.settings.newsletters.get(list_name)
+    return nl.title if nl else list_name
 
 
 @router.post(
@@ -146,9 +153,12 @@ async def one_click(request: Request, token: str) -> Response:
 
     await run_in_threadpool(work)
     if "text/html" in request.headers.get("accept", ""):
-        return render(
-            request,
-            "message.html",
-            {"title": "Unsubscribed", "text": f"You will get no more emails from {list_name}."},
-        )
+        context = {
+            "title": "Unsubscribed",
+            "text": f"You will get no more emails from {_title(request, list_name)}.",
+        }
+        if subscriber_id > 0:  # a way back, and to the other newsletters they get
+            prefs = st.app.signer.preferences_token(subscriber_id, list_name)
+            context |= {"back": f"/preferences/{prefs}", "back_label": "Changed your mind?"}
+        return render(request, "message.html", context)
     return JSONResponse({"list": list_name, "status": "unsubscribed"})

@@ -5,20 +5,22 @@ from __future__ import annotations
 import html
 import secrets
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from digest.core.keys import signing_keys
 from digest.core.models import Edition
 from digest.email.message import Recipient
 from digest.email.prepare import prepare
-from digest.sending.confirmations import send_confirmation
+from digest.sending.confirmations import send_confirmation, send_preferences_link
 from digest.store import editions
 from digest.web import lists
+from digest.web.preferences import preference_rows
 from digest.web.state import client_ip, render, state
 from subscribers.addresses import InvalidAddress, normalise_email
 from subscribers.tokens import InvalidToken
@@ -31,6 +33,11 @@ def _form_signer(request: Request) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(
         signing_keys(state(request).app.settings), salt="digest.subscribe-form"
     )
+
+
+def _newsletter_title(request: Request, name: str) -> str:
+    nl = state(request).app.settings.newsletters.get(name)
+    return nl.title if nl else name
 
 
 def _newsletter_or_404(request: Request, name: str) -> str:
@@ -109,6 +116,59 @@ async def subscribe(request: Request, newsletter: str) -> Response:
     return done
 
 
+@router.get("/manage/{newsletter}")
+def manage_page(request: Request, newsletter: str) -> Response:
+    """For a reader without their email at hand: ask for a link to their preferences."""
+    title = _newsletter_or_404(request, newsletter)
+    token = _form_signer(request).dumps([newsletter, secrets.token_urlsafe(8)])
+    return render(
+        request, "manage.html", {"newsletter": newsletter, "title": title, "form_token": token}
+    )
+
+
+@router.post("/manage/{newsletter}")
+async def manage(request: Request, newsletter: str) -> Response:
+    """Email the preferences link to a member; the same answer whether or not they are one."""
+    title = _newsletter_or_404(request, newsletter)
+    st = state(request)
+    form = await request.form()
+    try:
+        nl, _ = _form_signer(request).loads(str(form.get("form_token", "")), max_age=FORM_MAX_AGE)
+    except (BadSignature, SignatureExpired, ValueError):
+        raise HTTPException(status_code=403, detail="the form expired; reload the page") from None
+    if nl != newsletter:
+        raise HTTPException(status_code=403, detail="the form belongs to another newsletter")
+    done = render(
+        request,
+        "message.html",
+        {
+            "title": "Check your inbox",
+            "text": f"If this address gets {title}, an email with a link to your preferences "
+            "is on its way.",
+        },
+    )
+    if form.get("website"):
+        return done
+    try:
+        email = normalise_email(str(form.get("email", "")))
+    except InvalidAddress as exc:
+        context = {"newsletter": newsletter, "title": title, "error": str(exc)}
+        return render(request, "manage.html", context | {"form_token": form.get("form_token")}, 400)
+    if not st.subscribe_by_ip.hit(client_ip(request)):
+        raise HTTPException(status_code=429, detail="too many requests; try again later")
+    if not st.subscribe_by_address.hit(email):
+        return done
+
+    def work() -> None:
+        with st.app.engine.connect() as conn:
+            sub_id = lists.member_id(conn, email, newsletter, hasher=st.app.hasher)
+        if sub_id is not None:
+            send_preferences_link(st.app, sub_id, newsletter)
+
+    await run_in_threadpool(work)
+    return done
+
+
 def _read_confirm(request: Request, token: str) -> tuple[int, str]:
     """(subscriber id, list) from a confirmation link, which expires after confirm_max_age."""
     app = state(request).app
@@ -122,7 +182,8 @@ def confirm_page(request: Request, token: str) -> Response:
         _, newsletter = _read_confirm(request, token)
     except InvalidToken:
         raise HTTPException(status_code=400, detail="this confirm link is not valid") from None
-    return render(request, "confirm.html", {"token": token, "newsletter": newsletter})
+    title = _newsletter_title(request, newsletter)
+    return render(request, "confirm.html", {"token": token, "title": title})
 
 
 @router.post("/confirm/{token}")
@@ -137,7 +198,7 @@ def confirm(request: Request, token: str) -> Response:
         lists.confirm(
             conn, sub_id, newsletter, st.app.clock(), ip=client_ip(request), hasher=st.app.hasher
         )
-    prefs = f"/preferences/{st.tokens.preferences_token(sub_id)}"
+    prefs = f"/preferences/{st.app.signer.preferences_token(sub_id, newsletter)}"
     return render(
         request,
         "message.html",
@@ -150,59 +211,88 @@ def confirm(request: Request, token: str) -> Response:
     )
 
 
-def _subscriber(request: Request, token: str) -> lists.SubscriberView:
+def _subscriber(request: Request, token: str) -> tuple[lists.SubscriberView, str]:
+    """The reader a preferences link belongs to, and the newsletter it came from."""
     st = state(request)
     try:
-        sub_id = st.tokens.read_preferences(token)
+        sub_id, newsletter = st.app.signer.read_preferences(token)
     except InvalidToken:
         raise HTTPException(status_code=400, detail="this link is not valid") from None
     with st.app.engine.connect() as conn:
         found = lists.get_subscriber(conn, sub_id)
     if found is None:
         raise HTTPException(status_code=404, detail="no such subscriber")
-    return found
+    return found, newsletter
+
+
+def _preferences(
+    request: Request, token: str, notes: dict[str, str] | None = None, saved: str = ""
+) -> Response:
+    sub, newsletter = _subscriber(request, token)
+    settings = state(request).app.settings
+    choices = preference_rows(sub, settings.newsletters, newsletter)
+    return render(
+        request,
+        "preferences.html",
+        {"sub": sub, "token": token, "choices": choices, "notes": notes or {}, "saved": saved},
+    )
 
 
 @router.get("/preferences/{token}")
 def preferences_page(request: Request, token: str) -> Response:
-    """Name, topics per newsletter, and leaving."""
-    sub = _subscriber(request, token)
-    return render(
-        request,
-        "preferences.html",
-        {"sub": sub, "token": token, "newsletters": state(request).app.settings.newsletters},
-    )
+    """Name, topics per newsletter (all of them is a choice of its own), leaving and rejoining."""
+    return _preferences(request, token)
 
 
 @router.post("/preferences/{token}")
 async def preferences(request: Request, token: str) -> Response:
     """Save; the token in the URL is the reader's credential (no cookie, so no CSRF to ride)."""
-    sub = _subscriber(request, token)
+    sub, _ = _subscriber(request, token)
     st = state(request)
     form = await request.form()
+    verb, _, target = str(form.get("action", "save")).partition(":")
     now = st.app.clock()
+    notes: dict[str, str] = {}
+    saved = ""
     with st.app.engine.begin() as conn:
-        lists.set_name(conn, sub.id, str(form.get("name", "")), now)
-        for member in sub.memberships:
-            nl = st.app.settings.newsletters.get(member.list_name)
-            if nl is None:
-                continue
-            chosen = [
-                str(t) for t in form.getlist(f"topics:{member.list_name}") if str(t) in nl.tags
-            ]
-            lists.set_topics(conn, sub.id, member.list_name, chosen, now)
-            if form.get(f"leave:{member.list_name}"):
-                lists.unsubscribe(conn, sub.id, member.list_name, source="preferences", now=now)
-    return render(
-        request,
-        "preferences.html",
-        {
-            "sub": _subscriber(request, token),
-            "token": token,
-            "newsletters": st.app.settings.newsletters,
-            "saved": True,
-        },
-    )
+        if verb in ("leave", "rejoin") and target in {m.list_name for m in sub.memberships}:
+            if verb == "leave":
+                lists.unsubscribe(conn, sub.id, target, source="preferences", now=now)
+                saved = f"You have left {_title(st, target)}."
+            elif lists.rejoin(conn, sub.id, target, now, hasher=st.app.hasher):
+                saved = f"Welcome back to {_title(st, target)}."
+            else:
+                notes[target] = "This address cannot be sent to again; write to us if it should."
+        else:
+            lists.set_name(conn, sub.id, str(form.get("name", "")), now)
+            notes = _save_topics(conn, sub, form, st.app.settings.newsletters, now)
+            saved = "" if notes else "Your choices are saved."
+    return _preferences(request, token, notes, saved)
+
+
+def _save_topics(
+    conn: Connection, sub: lists.SubscriberView, form: Any, newsletters: Any, now: datetime
+) -> dict[str, str]:
+    """Store each newsletter's ticked topics; a note for each newsletter left with none."""
+    notes = {}
+    for member in sub.memberships:
+        nl = newsletters.get(member.list_name)
+        if nl is None or not nl.tags or member.status not in ("active", "pending"):
+            continue
+        ticked = {str(t) for t in form.getlist(f"topics:{member.list_name}")}
+        chosen = [t for t in nl.tags if t in ticked]
+        if not chosen:
+            notes[member.list_name] = "Tick at least one topic, or unsubscribe from this one."
+            continue
+        # Every topic ticked is "all topics", which takes in topics added later too.
+        everything = chosen == list(nl.tags)
+        lists.set_topics(conn, sub.id, member.list_name, [] if everything else chosen, now)
+    return notes
+
+
+def _title(st: Any, newsletter: str) -> str:
+    nl = st.app.settings.newsletters.get(newsletter)
+    return str(nl.title) if nl else newsletter
 
 
 def _sent(request: Request, newsletter: str) -> list[tuple[int, str, datetime | None]]:
@@ -258,6 +348,8 @@ def archived_edition(request: Request, newsletter: str, number: int) -> Response
     if edition is None or edition.status != "sent":
         raise HTTPException(status_code=404, detail="no such edition in the archive")
     prepared = prepare(st.app, edition)
-    reader = Recipient(0, 0, "", "", f"{st.app.settings.base_url}/subscribe/{newsletter}")
+    # No reader here: the footer's links lead to pages that work for anyone.
+    manage = f"{st.app.settings.base_url}/manage/{newsletter}"
+    reader = Recipient(0, 0, "your email address", "", manage, manage)
     page = prepared.rendered.html.fill(reader.slot_values(), escape=html.escape)
     return Response(page, media_type="text/html")

@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse
 from digest.core.app import App
 from digest.core.keys import signing_keys
 from digest.web.accounts import Role, User, get_user
-from digest.web.lists import PageTokens
 from digest.web.security import SESSION_COOKIE, RateLimiter, Session, Sessions
 from digest.web.webhook import Verifier
 
@@ -25,7 +24,6 @@ class WebState:
 
     app: App
     sessions: Sessions
-    tokens: PageTokens
     verifier: Verifier
     login_limiter: RateLimiter
     login_by_ip: RateLimiter
@@ -48,7 +46,6 @@ class WebState:
         return cls(
             app=app,
             sessions=Sessions(keys, web.session_max_age.total_seconds()),
-            tokens=PageTokens(keys),
             verifier=Verifier(web.sendgrid_webhook_public_key, web.webhook_max_age),
             login_limiter=RateLimiter(web.login_attempts, web.login_window.total_seconds()),
             # Guessing across many user names from one address is limited too.

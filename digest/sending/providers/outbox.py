@@ -14,7 +14,10 @@ from digest.sending.providers.base import Mailer, Outcome, SendResult, register
 
 @register
 class OutboxMailer(Mailer):
-    """Writes `HOME/outbox/<newsletter>/<edition>/<delivery>.eml`; rewriting a file is harmless."""
+    """Writes `HOME/outbox/<newsletter>/<edition>/<delivery>.eml`; rewriting a file is harmless.
+
+    Test copies go to a `tests/` folder beside the readers' files, each under a name of its own.
+    """
 
     name = "outbox"
     max_batch = 500
@@ -27,16 +30,14 @@ class OutboxMailer(Mailer):
 
     def send(self, edition: PreparedEdition, batch: Sequence[Recipient]) -> list[SendResult]:
         """Write each message atomically (temp file, then rename)."""
-        folder = self.folder(edition)
+        folder = self.folder(edition) / ("tests" if edition.test else "")
         folder.mkdir(parents=True, exist_ok=True)
         results = []
         for recipient in batch:
             msg = compose(edition, recipient, self.now())
-            # Test copies never take the name of a real delivery's file.
-            if edition.test:
-                name = f"test-{self.now():%Y%m%dT%H%M%S}"
-            elif edition.transactional:  # one-offs have no delivery id of their own
-                name = f"{self.now():%Y%m%dT%H%M%S}-{time.time_ns()}-{uuid.uuid4().hex[:6]}"
+            if edition.test or edition.transactional:  # no delivery id of their own
+                stamp = f"{self.now():%Y%m%dT%H%M%S}-{time.time_ns()}-{uuid.uuid4().hex[:6]}"
+                name = f"test-{stamp}" if edition.test else stamp
             else:
                 name = f"{recipient.delivery_id:08d}"
             path = folder / f"{name}.eml"
