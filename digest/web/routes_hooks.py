@@ -76,6 +76,62 @@ async def sendgrid_webhook(request: Request) -> Response:
     return JSONResponse(answer.model_dump())
 
 
+# The body is read raw (the signature covers its exact bytes), so FastAPI cannot infer it.
+WEBHOOK_OPENAPI = {
+    "parameters": [
+        {
+            "name": SIGNATURE_HEADER, "in": "header", "required": True,
+            "description": "base64 ECDSA (P-256, SHA-256) signature of the timestamp followed "
+            "by the raw body, checked with `web.sendgrid_webhook_public_key`",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": TIMESTAMP_HEADER, "in": "header", "required": True,
+            "description": "Unix time the request was signed; further than "
+            "`web.webhook_max_age` from now is refused",
+            "schema": {"type": "string"},
+        },
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["event", "sg_event_id"],
+                        "properties": {
+                            "event": {"type": "string", "examples": ["bounce", "spamreport"]},
+                            "sg_event_id": {"type": "string"},
+                            "email": {"type": "string"},
+                            "timestamp": {"type": "integer"},
+                            "type": {"type": "string", "description": "bounce or blocked"},
+                            "digest_delivery_id": {"type": "string"},
+                        },
+                        "additionalProperties": True,
+                    },
+                }
+            }
+        },
+    },
+}  # fmt: skip
+ONE_CLICK_OPENAPI = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            media: {
+                "schema": {
+                    "type": "object",
+                    "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}},
+                }
+            }
+            for media in ("application/x-www-form-urlencoded", "multipart/form-data")
+        },
+    }
+}
+
+
 def add_webhook_route(router_: APIRouter, path: str) -> None:
     """The webhook lives at a configurable path."""
     router_.add_api_route(
@@ -87,8 +143,13 @@ def add_webhook_route(router_: APIRouter, path: str) -> None:
         description="A JSON array of SendGrid events, signed (ECDSA) in the "
         f"`{SIGNATURE_HEADER}` and `{TIMESTAMP_HEADER}` headers. Unsigned, stale or wrongly "
         "signed requests get 403 and nothing is stored.",
-        responses={403: {"description": "signature missing, stale or wrong"}},
+        responses={
+            400: {"description": "the body is not a JSON array of events"},
+            403: {"description": "signature missing, stale or wrong"},
+            413: {"description": "the body is larger than 32 MB"},
+        },
         tags=["machines"],
+        openapi_extra=WEBHOOK_OPENAPI,
     )
 
 
@@ -133,6 +194,7 @@ def _title(request: Request, list_name: str) -> str:
     "is harmless.",
     responses={400: {"description": "the token is not valid"}},
     tags=["machines"],
+    openapi_extra=ONE_CLICK_OPENAPI,
 )
 async def one_click(request: Request, token: str) -> Response:
     """Unsubscribe at once; the same answer however often it is repeated."""

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from digest.core.keys import signing_keys
 from digest.core.models import Edition
+from digest.editions.build import EditionContent
 from digest.email.message import Recipient
 from digest.email.prepare import prepare
 from digest.sending.confirmations import send_confirmation, send_preferences_link
@@ -327,13 +328,29 @@ def archive(request: Request, newsletter: str) -> Response:
 
 @router.get("/archive/{newsletter}/feed.atom")
 def atom(request: Request, newsletter: str) -> Response:
-    """An Atom feed of the archive."""
+    """An Atom feed of the archive: each sent edition with its preheader and its stories."""
     title = _newsletter_or_404(request, newsletter)
-    items = _sent(request, newsletter)
     st = state(request)
+    with st.app.engine.connect() as conn:
+        rows = conn.execute(
+            select(Edition.number, Edition.subject, Edition.preheader, Edition.sent_at,
+                   Edition.content)
+            .where(Edition.newsletter == newsletter, Edition.status == "sent")
+            .order_by(Edition.number.desc())
+            .limit(50)
+        ).all()  # fmt: skip
+    entries = [
+        {
+            "number": r.number, "subject": r.subject, "summary": r.preheader,
+            "updated": r.sent_at or st.app.clock(),
+            "stories": EditionContent.from_json(r.content).stories,
+        }
+        for r in rows
+    ]  # fmt: skip
     body = st.app.templates.get_template("web/feed.xml").render(
-        title=title, newsletter=newsletter, items=items, base_url=st.app.settings.base_url,
-        updated=(items[0][2] if items and items[0][2] else st.app.clock()),
+        title=title, newsletter=newsletter, entries=entries, base_url=st.app.settings.base_url,
+        author=st.app.settings.sender.name or title,
+        updated=entries[0]["updated"] if entries else st.app.clock(),
     )  # fmt: skip
     return Response(body, media_type="application/atom+xml")
 

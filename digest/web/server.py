@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.core.app import App
@@ -21,6 +22,14 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: https:; frame-ancestors 'self'; form-action 'self'",
 }
+
+# A calm square with a "d": browsers ask for /favicon.ico on every page.
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+    '<rect width="32" height="32" rx="6" fill="#1f3a5f"/>'
+    '<text x="16" y="23" font-family="Georgia,serif" font-size="20" fill="#fff" '
+    'text-anchor="middle">d</text></svg>'
+)
 
 
 class SecurityHeaders:
@@ -44,6 +53,20 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def allowed_methods(web: FastAPI, request: Request) -> str:
+    """Every method some route at this path answers, for the Allow header of a 405 (asked of
+    each route in turn, since included routers hold their own routes)."""
+    allowed = [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in web.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def create_web_app(app: App) -> FastAPI:
@@ -71,6 +94,8 @@ def create_web_app(app: App) -> FastAPI:
 
     @web.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(web, request)}
         if exc.status_code == 401 and request.method == "GET":
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
@@ -78,11 +103,15 @@ def create_web_app(app: App) -> FastAPI:
         ):
             from fastapi.responses import JSONResponse
 
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return render(
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        page = render(
             request, "message.html", {"title": f"Error {exc.status_code}", "text": exc.detail},
             exc.status_code,
         )  # fmt: skip
+        page.headers.update(exc.headers or {})  # e.g. the Allow of a 405
+        return page
 
     @web.exception_handler(DigestError)
     async def domain_error(request: Request, exc: DigestError) -> Response:
@@ -91,6 +120,12 @@ def create_web_app(app: App) -> FastAPI:
     @web.get("/", include_in_schema=False)
     def home() -> Response:
         return RedirectResponse("/archive", status_code=303)
+
+    @web.get("/favicon.ico", include_in_schema=False)
+    @web.get("/favicon.svg", include_in_schema=False)
+    def favicon() -> Response:
+        cache = {"Cache-Control": "max-age=86400"}
+        return Response(FAVICON, media_type="image/svg+xml", headers=cache)
 
     @web.get("/healthz", include_in_schema=False)
     def health() -> HTMLResponse:
