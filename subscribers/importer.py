@@ -12,7 +12,7 @@ import csv
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,6 +39,9 @@ class ImportSummary:
     unchanged: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     rejections: list[Rejection] = field(default_factory=list)
+    # Rows imported with something left out; counted by kind, and kept like `rejections`.
+    warned: Counter[str] = field(default_factory=Counter)
+    warnings: list[Rejection] = field(default_factory=list)
     encoding: str = ""
     delimiter: str = ","
     latin1_lines: int = 0
@@ -98,6 +101,7 @@ def import_file(
     dry_run: bool = False,
     batch_size: int = 5000,
     allowed_topics: Collection[str] | None = None,
+    unknown_topics: str = "ignore",
     check_deliverability: bool = False,
     progress: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
@@ -135,7 +139,7 @@ def import_file(
                         engine, batch, cols, reader, seen, summary, writer, report,
                         list_name=list_name, now=now, status=status, hasher=hasher,
                         dry_run=dry_run, allowed=allowed_topics, path=path,
-                        check=check_deliverability,
+                        check=check_deliverability, unknown_topics=unknown_topics,
                     )  # fmt: skip
                     batch = []
                     if progress:
@@ -144,7 +148,7 @@ def import_file(
                 engine, batch, cols, reader, seen, summary, writer, report,
                 list_name=list_name, now=now, status=status, hasher=hasher,
                 dry_run=dry_run, allowed=allowed_topics, path=path,
-                check=check_deliverability,
+                check=check_deliverability, unknown_topics=unknown_topics,
             )  # fmt: skip
             summary.latin1_lines = reader.stats.latin1_lines
             summary.blank_lines = reader.stats.blank_lines
@@ -175,12 +179,13 @@ def _run_batch(
     allowed: Collection[str] | None,
     path: Path,
     check: bool,
+    unknown_topics: str = "ignore",
 ) -> None:
     rejected: list[Rejection] = [Rejection(b.line, "", b.reason) for b in reader.bad]
     reader.bad.clear()
     good: list[ImportRow] = []
     for line, fields in batch:
-        parsed = parse_row(line, fields, cols, allowed, check)
+        parsed = parse_row(line, fields, cols, allowed, check, unknown_topics)
         if isinstance(parsed, Rejection):
             rejected.append(parsed)
         else:
@@ -220,11 +225,18 @@ def _run_batch(
     rejected.sort(key=lambda r: r.line)
     for r in rejected:
         summary.rejected[r.reason.split(":")[0] if ":" in r.reason else _category(r.reason)] += 1
+    # Only rows that were written carry their warning (a rejected duplicate does not).
+    warned = [Rejection(r.line, r.address.email, r.warning) for r in unique.values() if r.warning]
+    for w in warned:
+        summary.warned[w.reason.split(":")[0]] += 1
     if writer is not None and report is not None:
-        writer.writerows([r.line, safe_cell(r.email), r.reason] for r in rejected)
+        rows = sorted([*rejected, *[replace(w, reason=f"warning: {w.reason}") for w in warned]],
+                      key=lambda r: r.line)  # fmt: skip
+        writer.writerows([r.line, safe_cell(r.email), r.reason] for r in rows)
         report.flush()
     else:
         summary.rejections.extend(rejected)
+        summary.warnings.extend(warned)
     if batch:
         summary.last_line = batch[-1][0]
 

@@ -37,6 +37,8 @@ class ImportRow:
     name: str
     attributes: dict[str, str]
     topics: list[str] | None
+    # Imported all the same, but something in the row was left out (e.g. an unknown topic).
+    warning: str = ""
 
 
 def _key(header: str) -> str:
@@ -83,8 +85,14 @@ def parse_row(
     cols: Columns,
     allowed: Collection[str] | None,
     check: bool,
+    unknown_topics: str = "ignore",
 ) -> ImportRow | Rejection:
-    """One row: an ImportRow, or a Rejection saying why not."""
+    """One row: an ImportRow, or a Rejection saying why not.
+
+    A topic the newsletter does not have is an interest label, not a reason to lose the person:
+    with `unknown_topics="ignore"` the row keeps its known topics (none left: the member gets
+    every topic) and carries a warning; "reject" refuses the row instead.
+    """
     if len(fields) < cols.width:  # short rows: missing cells are empty
         fields = fields + [""] * (cols.width - len(fields))
     raw = fields[cols.email]
@@ -96,17 +104,22 @@ def parse_row(
         return Rejection(line, raw[:320], f"invalid address: {exc}")
     name = clean_name(fields[cols.name]) if cols.name is not None else ""
     topics: list[str] | None = None
+    warning = ""
     if cols.topics is not None:
         cell = fields[cols.topics]
         if cell and not cell.isspace():
             topics = sorted({t.lower() for t in _TOPIC_SPLIT.split(cell) if t})
             if allowed is not None:
                 unknown = [t for t in topics if t not in allowed]
-                if unknown:
+                if unknown and unknown_topics == "reject":
                     return Rejection(line, address.email, f"unknown topic: {', '.join(unknown)}")
+                if unknown:
+                    topics = [t for t in topics if t in allowed] or None
+                    kept = "its other topics kept" if topics else "gets every topic"
+                    warning = f"unknown topic ignored: {', '.join(unknown)} ({kept})"
     attributes = {}
     for i, key in cols.attributes:
         value = fields[i]
         if value and not value.isspace():
             attributes[key] = clean_value(value)
-    return ImportRow(line, address, name, attributes, topics)
+    return ImportRow(line, address, name, attributes, topics, warning)

@@ -38,6 +38,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)  # imported, something left out
 
 
 def add_subscriber(
@@ -63,16 +64,22 @@ def import_csv(
     list_name: str,
     now: datetime,
     hasher: AddressHasher | None = None,
+    allowed_topics: Sequence[str] | None = None,
 ) -> ImportReport:
-    """Import a CSV into a list as active members (see `subscribers.importer` for the rules)."""
+    """Import a CSV into a list as active members (see `subscribers.importer` for the rules);
+    topics outside `allowed_topics` are dropped from their rows with a warning."""
     from subscribers.importer import import_file
 
-    summary = import_file(engine, path, list_name, now=now, hasher=hasher, report_path=None)
+    summary = import_file(
+        engine, path, list_name, now=now, hasher=hasher, report_path=None,
+        allowed_topics=allowed_topics,
+    )  # fmt: skip
     return ImportReport(
         added=summary.added,
         updated=summary.updated,
         unchanged=summary.unchanged,
         rejected=[(r.line, r.reason) for r in summary.rejections],
+        warnings=[(w.line, w.reason) for w in summary.warnings],
     )
 
 

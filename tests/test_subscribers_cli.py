@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from digest.cli import cli
 from digest.core.db import open_database
+from subscribers.importer import read_report
 from subscribers.models import Membership, Subscriber, Suppression
 
 runner = CliRunner()
@@ -77,10 +78,39 @@ def test_import_dry_run_and_report(cfg: list[str], tmp_path: Path) -> None:
     people.write_text("email,topics\na@example.com,transit\nb@example.com,golf\nbad\n")
     report = tmp_path / "rejected.csv"
     out = run(*cfg, "subscribers", "import", str(people), "--list", "weekly", "--dry-run",
-              "--report", str(report))  # fmt: skip
+              "--report", str(report), "--unknown-topics", "reject")  # fmt: skip
     assert "would add 1" in out and "people.csv:3: unknown topic: golf" in out
     assert report.read_text().count("\n") == 3
     assert "weekly" not in run(*cfg, "subscribers", "counts")
+
+
+def test_import_keeps_people_whose_topics_are_unknown_and_reports_in_the_home(
+    cfg: list[str], tmp_path: Path, isolated: Path
+) -> None:
+    """An interest label the newsletter lacks never costs a reader; the report goes to the
+    digest home, since the input's folder may be read-only."""
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    people = folder / "people.csv"
+    people.write_text(
+        "email,topics\nann@example.com,\"ai, policy\"\nbo@example.com,\"transit, ai\"\n"
+        "cy@example.com,housing\nnot-an-address,transit\n"
+    )
+    folder.chmod(0o555)
+    try:
+        out = run(*cfg, "subscribers", "import", str(people), "--list", "weekly", code=0)
+    finally:
+        folder.chmod(0o755)
+    assert "added 3" in out and "rejected 1" in out
+    assert "imported with a warning, unknown topic ignored: 2" in out
+    assert "people.csv:2: warning: unknown topic ignored: ai, policy (gets every topic)" in out
+    assert "people.csv:3: warning: unknown topic ignored: ai (its other topics kept)" in out
+    [report] = (isolated / "imports").glob("people-*.report.csv")
+    assert [row[0] for row in read_report(report)] == [2, 3, 5]
+    assert list(folder.iterdir()) == [people]  # nothing written beside the input
+    for address, topics in [("ann", []), ("bo", ["transit"]), ("cy", ["housing"])]:
+        shown = json.loads(run(*cfg, "subscribers", "show", f"{address}@example.com", "--json"))
+        assert shown["memberships"][0]["topics"] == topics
 
 
 def test_pending_add_writes_a_confirmation_that_confirms(

@@ -279,7 +279,14 @@ def test_operator_pages(app: App, client: TestClient, draft: EditionRow) -> None
         data={"csrf": csrf, "list": "weekly"},
         files={"file": ("people.csv", upload, "text/csv")},
     )
-    assert r.status_code == 200 and "added 1" in r.text and "line 3" in r.text
+    assert r.status_code == 200 and "Added 1" in r.text and "<td>3</td>" in r.text
+    topics = b"email,topics\nai@example.org,\"ai, transit\"\n"
+    r = client.post(
+        "/ops/import",
+        data={"csrf": csrf, "list": "weekly"},
+        files={"file": ("topics.csv", topics, "text/csv")},
+    )
+    assert "Added 1" in r.text and "unknown topic ignored: ai (its other topics kept)" in r.text
     assert (
         client.post(
             "/ops/import", data={"list": "weekly"}, files={"file": ("a.csv", upload)}

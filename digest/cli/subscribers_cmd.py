@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -38,12 +39,22 @@ def _summary_lines(summary: ImportSummary, report: Path | None) -> list[str]:
     ]
     for reason, n in sorted(summary.rejected.items()):
         lines.append(f"  rejected, {reason}: {n}")
+    for kind, n in sorted(summary.warned.items()):
+        lines.append(f"  imported with a warning, {kind}: {n}")
     lines.append(f"read as {summary.encoding}, delimiter {summary.delimiter!r}")
     if summary.latin1_lines:
         lines.append(f"{summary.latin1_lines} line(s) were not UTF-8 and were read as Latin-1")
-    if report is not None and summary.rejected_total:
-        lines.append(f"rejected rows with line numbers and reasons: {report}")
+    if report is not None and (summary.rejected_total or summary.warned):
+        lines.append(f"rejected rows and warnings with line numbers and reasons: {report}")
     return lines
+
+
+def default_report(home: Path, file: Path, now: datetime) -> Path:
+    """Where an import's report goes unless told: the digest home, which is always writable,
+    rather than beside the input, which may be a read-only folder."""
+    folder = home / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{file.stem}-{now:%Y%m%dT%H%M%S}.report.csv"
 
 
 @subscribers.command("import")
@@ -60,11 +71,24 @@ def _summary_lines(summary: ImportSummary, report: Path | None) -> list[str]:
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where rejected rows go (default: FILE with .rejected.csv next to it).",
+    help="Where rejected rows and warnings go (default: HOME/imports/FILE-TIME.report.csv).",
+)
+@click.option(
+    "--unknown-topics",
+    type=click.Choice(["ignore", "reject"]),
+    default="ignore",
+    show_default=True,
+    help="A topic the newsletter lacks: import the row without it (and warn), or reject the row.",
 )
 @click.pass_obj
 def import_(
-    state: State, file: Path, list_name: str, status: str, dry_run: bool, report: Path | None
+    state: State,
+    file: Path,
+    list_name: str,
+    status: str,
+    dry_run: bool,
+    report: Path | None,
+    unknown_topics: str,
 ) -> None:
     """Import subscribers from a CSV with a header row (email; name, topics and any others).
 
@@ -74,7 +98,7 @@ def import_(
     """
     app = state.app()
     newsletter = app.settings.newsletter(list_name)
-    report = report or file.with_name(file.stem + ".rejected.csv")
+    report = report or default_report(app.settings.home, file, app.clock())
     try:
         summary = import_file(
             app.engine,
@@ -87,6 +111,7 @@ def import_(
             dry_run=dry_run,
             batch_size=app.settings.subscribers.import_batch_size,
             allowed_topics=newsletter.tags,
+            unknown_topics=unknown_topics,
             check_deliverability=app.settings.subscribers.check_deliverability,
         )
     except ImportInterrupted as exc:

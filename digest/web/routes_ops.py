@@ -132,15 +132,17 @@ async def import_page(request: Request) -> Response:
             path = Path(tmp) / (Path(upload.filename or "upload.csv").name or "upload.csv")
             path.write_bytes(data)
             report = import_csv(
-                st.app.engine, path, newsletter, st.app.clock(), hasher=st.app.hasher
-            )
+                st.app.engine, path, newsletter, st.app.clock(), hasher=st.app.hasher,
+                allowed_topics=st.app.settings.newsletters[newsletter].tags,
+            )  # fmt: skip
         with st.app.engine.begin() as conn:
             record(
                 conn,
                 user.username,
                 "list.import",
                 newsletter,
-                f"added={report.added} updated={report.updated} rejected={len(report.rejected)}",
+                f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                f"rejected {len(report.rejected)}, warnings {len(report.warnings)}",
                 st.app.clock(),
             )
         return report
@@ -149,4 +151,5 @@ async def import_page(request: Request) -> Response:
         report = await run_in_threadpool(work)
     except InvalidAddress as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
-    return render(request, "import_report.html", {"report": report, "newsletter": newsletter})
+    title = st.app.settings.newsletters[newsletter].title
+    return render(request, "import_report.html", {"report": report, "title": title})
