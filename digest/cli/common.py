@@ -46,3 +46,20 @@ def path_for_config(typed: str, config: Path | None) -> str:
     if where.is_relative_to(folder):
         return where.relative_to(folder).as_posix()
     return str(where)
+
+
+def confirm_or_refuse(yes: bool, question: str, scripted: str) -> None:
+    """Ask before something that cannot be undone; with no one to ask (a script), refuse and
+    name the command that says yes (`scripted`)."""
+    import sys
+
+    from digest.core.errors import DigestError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise DigestError(
+            f"not done: this asks first ({question}), and there is no one here to answer",
+            hint=f"in a script, say so: {scripted}",
+        )
+    click.confirm(question[:1].upper() + question[1:], abort=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection
 
+from digest.cli.common import confirm_or_refuse
 from digest.cli.root import State, cli
-from digest.core.errors import DigestError
 from digest.core.text import counted
 from subscribers import ops
 from subscribers.errors import NotFound
@@ -330,13 +330,7 @@ def forget_(state: State, email: str, yes: bool) -> None:
 
     Example: digest subscribers forget ann@example.com --yes
     """
-    if not yes:
-        if not sys.stdin.isatty():
-            raise DigestError(
-                f"not erasing {email}: forget asks first, and there is no one here to answer",
-                hint=f"in a script, say so: digest subscribers forget {email} --yes",
-            )
-        click.confirm(f"Erase {email} for good?", abort=True)
+    confirm_or_refuse(yes, f"erase {email} for good?", f"digest subscribers forget {email} --yes")
     app = state.app()
     with app.engine.begin() as conn:
         found = ops.forget(conn, email, now=app.clock(), hasher=app.hasher)

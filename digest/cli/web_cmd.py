@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from digest.cli.common import confirm_or_refuse
 from digest.cli.root import State, cli
 from digest.core.errors import DigestError
 from digest.core.text import counted
@@ -88,6 +89,25 @@ def users_passwd(state: State, username: str, password: str) -> None:
     with app.engine.begin() as conn:
         set_password(conn, username, password, app.clock())
     click.echo(f"password of {username} changed")
+
+
+@users.command("remove")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Remove without asking (for scripts).")
+@click.pass_obj
+def users_remove(state: State, username: str, yes: bool) -> None:
+    """Remove a user; their sign-ins end at once (the audit log keeps what they did).
+
+    Example: digest users remove ada --yes
+    """
+    from digest.web.accounts import remove_user
+
+    confirm_or_refuse(yes, f"remove the account {username} and end its sign-ins?",
+                      f"digest users remove {username} --yes")  # fmt: skip
+    app = state.app()
+    with app.engine.begin() as conn:
+        ended = remove_user(conn, username, app.clock())
+    click.echo(f"removed {username.strip().lower()}; {counted(ended, 'sign-in')} ended")
 
 
 @users.command("list")

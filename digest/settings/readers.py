@@ -59,7 +59,10 @@ class WebSettings(Section):
         description="Signed webhook requests older (or newer) than this are refused as stale.",
     )
     session_max_age: timedelta = Field(
-        timedelta(hours=12), description="How long a sign-in lasts before signing in again."
+        timedelta(hours=12), description="How long a sign-in lasts at most, however it is used."
+    )
+    session_idle: timedelta = Field(
+        timedelta(hours=2), description="A sign-in not used for this long ends."
     )
     login_attempts: int = Field(
         5, ge=1, description="Failed sign-ins allowed per user name and address per login_window."
@@ -77,7 +80,9 @@ class WebSettings(Section):
         False, description="Show opens and clicks on the desk (off: they are not reliable)."
     )
 
-    @field_validator("webhook_max_age", "session_max_age", "login_window", mode="before")
+    @field_validator(
+        "webhook_max_age", "session_max_age", "session_idle", "login_window", mode="before"
+    )
     @classmethod
     def _durations(cls, value: object) -> timedelta:
         return parse_duration(value)

@@ -10,10 +10,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from digest.core.errors import DigestError
+from digest.web import sessions
 from digest.web.models import AuditEntry, WebUser
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,99}$")
@@ -84,14 +85,31 @@ def set_password(conn: Connection, username: str, password: str, now: datetime) 
     """Replace a user's password."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
-    done = conn.execute(
-        update(WebUser)
-        .where(WebUser.username == username.strip().lower())
-        .values(password_hash=_HASHER.hash(password))
-    ).rowcount
-    if not done:
+    user_id = _user_id(conn, username)
+    conn.execute(
+        update(WebUser).where(WebUser.id == user_id).values(password_hash=_HASHER.hash(password))
+    )
+    ended = sessions.end_all(conn, user_id)  # whoever knew the old password is signed out
+    record(conn, "cli", "user.passwd", username, f"sessions ended: {ended}", now)
+
+
+def remove_user(conn: Connection, username: str, now: datetime) -> int:
+    """Delete an account and end its sessions at once; returns how many sessions were ended.
+    The audit log keeps the name in what the account did."""
+    user_id = _user_id(conn, username)
+    ended = sessions.end_all(conn, user_id)
+    conn.execute(delete(WebUser).where(WebUser.id == user_id))
+    record(conn, "cli", "user.remove", username, f"sessions ended: {ended}", now)
+    return ended
+
+
+def _user_id(conn: Connection, username: str) -> int:
+    found = conn.execute(
+        select(WebUser.id).where(WebUser.username == username.strip().lower())
+    ).scalar()
+    if found is None:
         raise AccountError(f"no user {username!r}", hint="`digest users list` shows the users")
-    record(conn, "cli", "user.passwd", username, "", now)
+    return int(found)
 
 
 def authenticate(conn: Connection, username: str, password: str) -> User | None:

@@ -26,6 +26,20 @@ class WebUser(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class WebSession(Base):
+    """A sign-in, kept on the server so that signing out, a new password or removing the
+    account ends it at once; the cookie carries only a random token, stored here hashed."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    # The CSRF tokens of this session's forms derive from it.
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class AuditEntry(Base):
     """One change made through the web app: who, what, to which thing, when."""
 

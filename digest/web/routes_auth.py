@@ -79,8 +79,10 @@ async def logout(request: Request) -> Response:
     user = current_user(request)
     if user is not None:
         await checked_form(request)
-        with state(request).app.engine.begin() as conn:
-            record(conn, user.username, "logout", "", "", state(request).app.clock())
+        st = state(request)
+        st.sessions.end(request.cookies.get(SESSION_COOKIE))
+        with st.app.engine.begin() as conn:
+            record(conn, user.username, "logout", "", "", st.app.clock())
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

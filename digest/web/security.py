@@ -1,54 +1,64 @@
-"""Sessions in signed cookies, CSRF tokens bound to the session, and in-memory rate limits."""
+"""Sessions kept on the server, CSRF tokens bound to the session, and in-memory rate limits."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import Engine
+
+from digest.web import sessions
+from digest.web.sessions import Session
 
 SESSION_COOKIE = "digest_session"
 
 
-@dataclass(frozen=True)
-class Session:
-    """What the session cookie carries: who, and a random value the CSRF token derives from."""
-
-    user_id: int
-    nonce: str
-
-
 class Sessions:
-    """Issues and reads session cookies and the CSRF tokens that belong to them."""
+    """Sign-ins (kept on the server, see `digest.web.sessions`) and their CSRF tokens."""
 
-    def __init__(self, keys: Sequence[str], max_age: float) -> None:
-        self._serializer = URLSafeTimedSerializer(
-            list(reversed(keys)),
-            salt="digest.session",
-            signer_kwargs={"digest_method": hashlib.sha256},
-        )
+    def __init__(
+        self,
+        keys: Sequence[str],
+        engine: Engine,
+        clock: Callable[[], datetime],
+        max_age: timedelta,
+        idle: timedelta,
+    ) -> None:
         self._csrf_key = hashlib.sha256(("digest.csrf:" + keys[0]).encode()).digest()
-        self.max_age = max_age
+        self._engine = engine
+        self._clock = clock
+        self.absolute = max_age
+        self.idle = idle
+
+    @property
+    def max_age(self) -> float:
+        """Seconds the cookie is kept by the browser: the absolute lifetime."""
+        return self.absolute.total_seconds()
 
     def issue(self, user_id: int) -> str:
-        """A new cookie value (a fresh nonce each sign-in, so old CSRF tokens die with it)."""
-        return str(self._serializer.dumps([user_id, secrets.token_urlsafe(16)]))
+        """A new session's cookie value (a fresh nonce each sign-in, so old CSRF tokens die)."""
+        now = self._clock()
+        with self._engine.begin() as conn:
+            sessions.sweep(conn, now, self.idle, self.absolute)
+            return sessions.start(conn, user_id, now)
 
     def read(self, cookie: str | None) -> Session | None:
-        """The session from a cookie, or None when it is missing, forged or too old."""
-        if not cookie:
+        """The live session of a cookie, or None when it is missing, unknown or ended."""
+        if not cookie or len(cookie) > 200:
             return None
-        try:
-            user_id, nonce = self._serializer.loads(cookie, max_age=int(self.max_age))
-            return Session(int(user_id), str(nonce))
-        except (BadSignature, SignatureExpired, ValueError, TypeError):
-            return None
+        with self._engine.begin() as conn:
+            return sessions.find(conn, cookie, self._clock(), self.idle, self.absolute)
+
+    def end(self, cookie: str | None) -> None:
+        """Sign out: the cookie's session is gone, wherever copies of the cookie are."""
+        if cookie:
+            with self._engine.begin() as conn:
+                sessions.end(conn, cookie)
 
     def csrf_token(self, nonce: str) -> str:
         """The CSRF token that every form of this session must send back."""

@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse
 from digest.core.app import App
 from digest.core.keys import signing_keys
 from digest.web.accounts import Role, User, get_user
-from digest.web.security import SESSION_COOKIE, RateLimiter, Session, Sessions
+from digest.web.security import SESSION_COOKIE, RateLimiter, Sessions
+from digest.web.sessions import Session
 from digest.web.webhook import Verifier
 
 
@@ -45,7 +46,7 @@ class WebState:
         keys = signing_keys(app.settings)
         return cls(
             app=app,
-            sessions=Sessions(keys, web.session_max_age.total_seconds()),
+            sessions=Sessions(keys, app.engine, app.clock, web.session_max_age, web.session_idle),
             verifier=Verifier(web.sendgrid_webhook_public_key, web.webhook_max_age),
             login_limiter=RateLimiter(web.login_attempts, web.login_window.total_seconds()),
             # Guessing across many user names from one address is limited too.
