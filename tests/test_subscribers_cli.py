@@ -93,7 +93,7 @@ def test_import_keeps_people_whose_topics_are_unknown_and_reports_in_the_home(
     folder.mkdir()
     people = folder / "people.csv"
     people.write_text(
-        "email,topics\nann@example.com,\"ai, policy\"\nbo@example.com,\"transit, ai\"\n"
+        'email,topics\nann@example.com,"ai, policy"\nbo@example.com,"transit, ai"\n'
         "cy@example.com,housing\nnot-an-address,transit\n"
     )
     folder.chmod(0o555)

@@ -280,7 +280,7 @@ def test_operator_pages(app: App, client: TestClient, draft: EditionRow) -> None
         files={"file": ("people.csv", upload, "text/csv")},
     )
     assert r.status_code == 200 and "Added 1" in r.text and "<td>3</td>" in r.text
-    topics = b"email,topics\nai@example.org,\"ai, transit\"\n"
+    topics = b'email,topics\nai@example.org,"ai, transit"\n'
     r = client.post(
         "/ops/import",
         data={"csrf": csrf, "list": "weekly"},
