@@ -5,25 +5,31 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from digest.core.models import Edition
-from digest.core.text import in_zone
+from digest.core.app import App
+from digest.core.errors import NothingToSend
+from digest.core.models import Edition, ScheduleRun
+from digest.core.text import counted
 from digest.editions.build import EditionContent
-from digest.editions.lifecycle import allowed_actions, history, transition
+from digest.editions.lifecycle import OPEN, allowed_actions, history, transition
 from digest.editions.timeline import timeline
 from digest.email.message import Recipient
 from digest.email.prepare import prepare
 from digest.pipeline import prepare_draft
+from digest.schedule.expressions import next_fire
+from digest.schedule.jobs import send_trigger
 from digest.sending.providers import create_mailer
 from digest.store import deliveries, editions, story_edits
 from digest.store.editions import EditionRow
 from digest.web import editing
 from digest.web.accounts import Role, record
+from digest.web.sending import start_send
 from digest.web.state import checked_form, render, require, state
 from digest.web.webhook import figures
 
@@ -62,15 +68,59 @@ def desk(request: Request) -> Response:
         weeks = {name: timeline(conn, name, 20) for name in settings.newsletters}
     rows = {
         name: [
-            {
-                "edition": w.edition, "status": w.outcome, "reason": w.reason,
-                "when": in_zone(w.when, nl.timezone or settings.timezone),
-            }
+            {"edition": w.edition, "status": w.outcome, "reason": w.reason, "when": w.when}
             for w in weeks[name]
         ]
-        for name, nl in settings.newsletters.items()
-    }  # fmt: skip
-    return render(request, "desk.html", {"newsletters": settings.newsletters, "rows": rows})
+        for name in settings.newsletters
+    }
+    plans = {name: _plan(st.app, name) for name in settings.newsletters}
+    return render(
+        request,
+        "desk.html",
+        {"newsletters": settings.newsletters, "rows": rows, "plans": plans},
+    )
+
+
+def _plan(app: App, newsletter: str) -> dict[str, Any]:
+    """When the newsletter next goes out, its zone, and its open edition if there is one."""
+    nl = app.settings.newsletter(newsletter)
+    trigger = send_trigger(app, newsletter)
+    with app.engine.connect() as conn:
+        open_edition = editions.get_edition(conn, newsletter)
+        last_run = conn.execute(select(func.max(ScheduleRun.at))).scalar()
+    if open_edition is not None and open_edition.status not in OPEN:
+        open_edition = None
+    return {
+        "zone": nl.timezone or app.settings.timezone,
+        "next_send": next_fire(trigger, app.clock()) if trigger else None,
+        "schedule": nl.schedule,
+        "open": open_edition,
+        "last_run": last_run,
+    }
+
+
+@router.post("/newsletters/{newsletter}/draft")
+async def build_draft(request: Request, newsletter: str) -> Response:
+    """Build the newsletter's draft now from the articles in its window (or rebuild it)."""
+    user = require(request, Role.EDITOR)
+    await checked_form(request)
+    st = state(request)
+    if newsletter not in st.app.settings.newsletters:
+        raise HTTPException(status_code=404, detail="no such newsletter")
+    now = st.app.clock()
+
+    def work() -> EditionRow:
+        draft = prepare_draft(st.app, newsletter, now)
+        with st.app.engine.begin() as conn:
+            record(conn, user.username, "edition.build", f"{newsletter}#{draft.number}", "", now)
+        return draft
+
+    try:
+        draft = await run_in_threadpool(work)
+    except NothingToSend as exc:
+        context = {"title": "No draft yet", "text": str(exc), "back": "/desk"}
+        return render(request, "message.html", context | {"back_label": "Back to the desk"}, 409)
+    return RedirectResponse(f"/desk/editions/{draft.id}", status_code=303)
 
 
 @router.get("/editions/{edition_id}")
@@ -86,11 +136,19 @@ def edition_page(request: Request, edition_id: int) -> Response:
     shown = ["delivered", "bounce", "spamreport", "unsubscribe", "group_unsubscribe", "dropped"]
     if st.app.settings.web.tracking:
         shown += ["open", "click"]
+    plan = _plan(st.app, edition.newsletter)
+    total = sum(counts.values())
+    waiting = ("pending", "retrying", "claimed")
+    settled = total - sum(counts.get(k, 0) for k in waiting)
     return render(
         request,
         "edition.html",
         {
             "edition": edition,
+            "plan": plan,
+            "zone": plan["zone"],
+            "from_name": st.app.settings.sender.name,
+            "progress": (settled, total),
             "content": edition.content,
             "editable": edition.status == "draft",
             "actions": [a for a in allowed_actions(edition.status) if a in ACTIONS],
@@ -202,6 +260,63 @@ async def edit(request: Request, edition_id: int) -> Response:
             detail,
             now,
         )
+    return RedirectResponse(f"/desk/editions/{edition_id}", status_code=303)
+
+
+CONFIRM = {
+    "cancel": (
+        "Cancel this edition?",
+        "A cancelled edition is never sent{sent}. Its stories can appear in the next draft.",
+        "Yes, cancel it",
+    ),
+    "send": (
+        "Send this edition now?",
+        "Every active reader of {title} gets it now, not at the scheduled time. A send that is "
+        "interrupted resumes where it stopped; nobody gets it twice.",
+        "Yes, send it now",
+    ),
+}
+
+
+@router.get("/editions/{edition_id}/confirm/{action}")
+def confirm_page(request: Request, edition_id: int, action: str) -> Response:
+    """A second step before what cannot be taken back: cancelling, and sending now."""
+    require(request, Role.EDITOR)
+    if action not in CONFIRM:
+        raise HTTPException(status_code=404, detail="nothing to confirm")
+    st = state(request)
+    edition = _edition(request, edition_id)
+    with st.app.engine.connect() as conn:
+        sent = deliveries.counts(conn, edition.id).get("sent", 0)
+    question, text, button = CONFIRM[action]
+    title = st.app.settings.newsletter(edition.newsletter).title
+    already = f" to anyone more (it already went to {counted(sent, 'reader')})" if sent else ""
+    return render(
+        request,
+        "confirm_action.html",
+        {
+            "edition": edition, "action": action, "question": question, "button": button,
+            "text": text.format(title=title, sent=already),
+            "target": f"/desk/editions/{edition_id}/" + ("send" if action == "send" else "action"),
+        },
+    )  # fmt: skip
+
+
+@router.post("/editions/{edition_id}/send")
+async def send_now(request: Request, edition_id: int) -> Response:
+    """Start sending an approved edition now, in the background; the page shows its progress."""
+    user = require(request, Role.EDITOR)
+    await checked_form(request)
+    st = state(request)
+    edition = _edition(request, edition_id)
+    if edition.status not in ("approved", "failed"):
+        raise HTTPException(
+            status_code=409, detail=f"the edition is {edition.status}; approve it first"
+        )
+    with st.app.engine.begin() as conn:
+        target = f"{edition.newsletter}#{edition.number}"
+        record(conn, user.username, "edition.send", target, "", st.app.clock())
+    start_send(st.app, edition.newsletter, f"web:{user.username}")
     return RedirectResponse(f"/desk/editions/{edition_id}", status_code=303)
 
 

@@ -127,6 +127,11 @@ def create_web_app(app: App) -> FastAPI:
         cache = {"Cache-Control": "max-age=86400"}
         return Response(FAVICON, media_type="image/svg+xml", headers=cache)
 
+    @web.get("/site.css", include_in_schema=False)
+    def stylesheet() -> Response:
+        css = app.templates.get_template("web/site.css").render()  # users may override it
+        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
     @web.get("/healthz", include_in_schema=False)
     def health() -> HTMLResponse:
         return HTMLResponse("ok")

@@ -16,6 +16,7 @@ from digest.core.keys import signing_keys
 from digest.web.accounts import Role, User, get_user
 from digest.web.security import SESSION_COOKIE, RateLimiter, Sessions
 from digest.web.sessions import Session
+from digest.web.timefmt import humanise
 from digest.web.webhook import Verifier
 
 
@@ -80,7 +81,10 @@ def render(
     env: jinja2.Environment = st.app.templates
     session: Session | None = getattr(request.state, "session", None)
     user: User | None = getattr(request.state, "user", None)
+    now = st.app.clock()
+    default_zone = st.app.settings.timezone
     base = {
+        "when": lambda dt, zone=None: humanise(dt, now, zone or default_zone),
         "request_path": request.url.path,
         "user": user,
         "csrf": st.sessions.csrf_token(session.nonce) if session else "",
