@@ -87,7 +87,12 @@ def test_every_page_fits_a_phone_and_passes_axe(
             context = browser.new_context(viewport={"width": width, "height": 860})
             page = context.new_page()
             errors: list[str] = []
-            page.on("console", lambda m, seen=errors: seen.append(m.text) if m.type == "error" else None)
+
+            def console(m: sync_api.ConsoleMessage, seen: list[str] = errors) -> None:
+                if m.type == "error":
+                    seen.append(m.text)
+
+            page.on("console", console)
             if who:
                 _sign_in(page, base, who)
             for path in paths:
