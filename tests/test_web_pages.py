@@ -294,7 +294,7 @@ def test_operator_pages(app: App, client: TestClient, draft: EditionRow) -> None
         == 403
     )
     assert client.get("/ops/suppression").status_code == 200
-    assert "list.import" in client.get("/ops/audit").text
+    assert "imported a CSV into" in client.get("/ops/audit").text
 
 
 def test_every_refusal_is_a_clear_4xx(app: App, client: TestClient, draft: EditionRow) -> None:

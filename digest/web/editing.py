@@ -73,3 +73,42 @@ def edit_meta(content: EditionContent, subject: str, preheader: str, intro: str)
         preheader=" ".join(preheader.split())[:300],
         intro=intro.strip(),
     )
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return f"“{text if len(text) <= limit else text[: limit - 1] + '…'}”"
+
+
+def _changed(label: str, old: str, new: str) -> str | None:
+    if old == new:
+        return None
+    return f"{label} {_quoted(old)} → {_quoted(new)}"
+
+
+def describe(before: EditionContent, after: EditionContent, op: str, sec: int, idx: int) -> str:
+    """What one edit changed, for the audit log: the story by its headline, before and after."""
+    if op == "meta":
+        parts = [
+            _changed("subject", before.subject, after.subject),
+            _changed("preheader", before.preheader, after.preheader),
+            _changed("intro", before.intro, after.intro),
+        ]
+        return "; ".join(p for p in parts if p) or "nothing changed"
+    section, story = _story_at(before, sec, idx)
+    name = _quoted(story.headline)
+    where = f"in {section.title}"
+    if op in ("up", "down"):
+        moved = after.sections[sec].stories
+        new = next((i for i, s in enumerate(moved) if s == story), idx)
+        return f"{name} {where}: place {idx + 1} → {new + 1}"
+    if op == "pin":
+        return f"{name} {where}: pinned to the top"
+    if op == "remove":
+        return f"{name} {where}: removed"
+    edited = after.sections[sec].stories[idx]
+    parts = [
+        _changed("headline", story.headline, edited.headline),
+        _changed("summary", story.summary, edited.summary),
+    ]
+    return f"{name} {where}: " + ("; ".join(p for p in parts if p) or "nothing changed")

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, func, or_, select, update
 
 from subscribers import ops
 from subscribers.addresses import InvalidAddress, parse_address
-from subscribers.errors import Suppressed
+from subscribers.errors import NotFound, Refused, Suppressed
 from subscribers.models import Membership, Subscriber, Suppression
-from subscribers.suppression import AddressHasher
+from subscribers.suppression import AddressHasher, unsuppress
 from subscribers.views import SubscriberView as Detail
 from subscribers.views import show, topics_of
 
@@ -207,8 +207,10 @@ def set_name(conn: Connection, subscriber_id: int, name: str, now: datetime) -> 
     )
 
 
-def search(conn: Connection, text: str, limit: int = 50) -> list[tuple[int, str, str]]:
-    """Subscribers whose address or name contains `text`: (id, email, name)."""
+def search(
+    conn: Connection, text: str, limit: int = 50
+) -> list[tuple[int, str, str, list[tuple[str, str]]]]:
+    """Subscribers whose address or name contains `text`: (id, email, name, [(list, status)])."""
     pattern = f"%{text.strip().lower()}%"
     rows = conn.execute(
         select(Subscriber.id, Subscriber.email, Subscriber.name)
@@ -216,7 +218,72 @@ def search(conn: Connection, text: str, limit: int = 50) -> list[tuple[int, str,
         .order_by(Subscriber.email)
         .limit(limit)
     ).all()
-    return [(r.id, r.email, r.name) for r in rows]
+    statuses: dict[int, list[tuple[str, str]]] = {r.id: [] for r in rows}
+    if statuses:
+        for sub_id, list_name, status in conn.execute(
+            select(Membership.subscriber_id, Membership.list_name, Membership.status)
+            .where(Membership.subscriber_id.in_(list(statuses)))
+            .order_by(Membership.list_name)
+        ):
+            statuses[sub_id].append((list_name, status))
+    return [(r.id, r.email, r.name, statuses[r.id]) for r in rows]
+
+
+def operator_action(
+    conn: Connection,
+    subscriber_id: int,
+    action: str,
+    form: dict[str, str],
+    now: datetime,
+    hasher: AddressHasher,
+) -> str:
+    """One change an operator makes to a reader; returns what changed, before and after, for
+    the audit log. Refusals raise `subscribers.errors` exceptions with the reason."""
+    sub = get_subscriber(conn, subscriber_id)
+    if sub is None:
+        raise NotFound(f"no subscriber {subscriber_id}")
+    list_name = form.get("list", "")
+    before = {m.list_name: m.status for m in sub.memberships}
+    if action in ("unsubscribe", "resubscribe") and list_name not in before:
+        raise NotFound(f"{sub.email} is not on {list_name or 'that list'}")
+    if action == "unsubscribe":
+        ops.unsubscribe(conn, subscriber_id, list_name, source="operator", now=now)
+    elif action == "resubscribe":
+        ops.resubscribe(
+            conn, subscriber_id, list_name, consent_text=form.get("consent", ""),
+            method="operator", now=now, hasher=hasher,
+        )  # fmt: skip
+    elif action == "suppress":
+        reason = form.get("reason", "").strip() or "by an operator"
+        if not ops.suppress(conn, sub.email, reason=reason, source="operator", now=now,
+                            hasher=hasher):  # fmt: skip
+            return f"{sub.email} was already suppressed"
+        return f"{sub.email}: not suppressed → suppressed ({reason})"
+    elif action == "unsuppress":
+        if not unsuppress(conn, sub.email, hasher=hasher):
+            return f"{sub.email} was not suppressed"
+        return f"{sub.email}: suppressed → not suppressed"
+    elif action == "erase":
+        if form.get("confirm", "").strip().lower() != sub.email.lower():
+            raise Refused(
+                "type the address to confirm the erasure", hint="erasing cannot be undone"
+            )
+        ops.forget(conn, sub.email, now=now, hasher=hasher)
+        return f"erased (personal data deleted; memberships were {_statuses(before)})"
+    else:
+        raise Refused(f"unknown action {action!r}")
+    after = conn.execute(
+        select(Membership.status).where(
+            Membership.subscriber_id == subscriber_id, Membership.list_name == list_name
+        )
+    ).scalar()
+    if after == before[list_name]:
+        return f"{list_name}: still {after}"
+    return f"{list_name}: {before[list_name]} → {after}"
+
+
+def _statuses(statuses: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) or "none"
 
 
 def suppressed(

@@ -251,7 +251,8 @@ async def edit(request: Request, edition_id: int) -> Response:
     with st.app.engine.begin() as conn:
         _remember(conn, edition, op, form, f"web:{user.username}", now)
         editions.save_draft(conn, replace(content, edited=True), now)
-        detail = f"sec={form.get('sec', '')} idx={form.get('idx', '')}"
+        sec, idx = int(form.get("sec", "-1")), int(form.get("idx", "-1"))
+        detail = editing.describe(edition.content, content, op, sec, idx)
         record(
             conn,
             user.username,

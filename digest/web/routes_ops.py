@@ -8,19 +8,37 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
 from digest.core.models import Delivery, Edition
 from digest.web import lists
 from digest.web.accounts import Role, audit_log, record
 from digest.web.models import ProviderEvent
-from digest.web.state import render, require, state
+from digest.web.state import checked_form, render, require, state
 from subscribers.addresses import InvalidAddress
+from subscribers.errors import NotFound, SubscribersError
 from subscribers.export import export_list
 from subscribers.store import import_csv
 
 router = APIRouter(prefix="/ops", include_in_schema=False)
+# What the audit log's action codes mean to a person reading it.
+ACTION_NAMES = {
+    "login.ok": "signed in", "login.failed": "failed to sign in",
+    "login.limited": "was refused sign-in (too many attempts)", "logout": "signed out",
+    "user.add": "added an account", "user.passwd": "set a new password",
+    "user.remove": "removed an account",
+    "edition.build": "built a draft", "edition.rebuild": "rebuilt the draft",
+    "edition.approve": "approved", "edition.reopen": "reopened", "edition.cancel": "cancelled",
+    "edition.send": "started sending", "edition.test": "sent a test to",
+    "edition.meta": "edited subject, preheader or intro", "edition.story": "edited a story",
+    "edition.up": "moved a story up", "edition.down": "moved a story down",
+    "edition.pin": "pinned a story", "edition.remove": "removed a story",
+    "list.import": "imported a CSV into", "list.export": "exported",
+    "subscriber.unsubscribe": "unsubscribed", "subscriber.resubscribe": "resubscribed",
+    "subscriber.suppress": "suppressed", "subscriber.unsuppress": "unsuppressed",
+    "subscriber.erase": "erased",
+}  # fmt: skip
 
 
 @router.get("")
@@ -38,7 +56,7 @@ def search_page(request: Request, q: str = "") -> Response:
 
 
 @router.get("/subscribers/{subscriber_id}")
-def subscriber_page(request: Request, subscriber_id: int) -> Response:
+def subscriber_page(request: Request, subscriber_id: int, done: str = "") -> Response:
     """Memberships and statuses, deliveries and provider events of one subscriber."""
     require(request, Role.OPERATOR)
     st = state(request)
@@ -60,9 +78,32 @@ def subscriber_page(request: Request, subscriber_id: int) -> Response:
             .order_by(ProviderEvent.id.desc())
             .limit(100)
         ).all()
-    return render(
-        request, "subscriber.html", {"sub": sub, "full": full, "sent": sent, "events": events}
-    )
+    context = {"sub": sub, "full": full, "sent": sent, "events": events, "done": done}
+    return render(request, "subscriber.html", context)
+
+
+@router.post("/subscribers/{subscriber_id}/action")
+async def subscriber_action(request: Request, subscriber_id: int) -> Response:
+    """Unsubscribe, resubscribe (with a consent record), suppress, unsuppress or erase a reader;
+    each is written to the audit log with the status before and after."""
+    user = require(request, Role.OPERATOR)
+    form = await checked_form(request)
+    st = state(request)
+    action = form.get("action", "")
+    now = st.app.clock()
+    try:
+        with st.writing(), st.app.engine.begin() as conn:
+            change = lists.operator_action(conn, subscriber_id, action, form, now, st.app.hasher)
+            record(conn, user.username, f"subscriber.{action}", f"subscriber {subscriber_id}",
+                   change, now)  # fmt: skip
+    except SubscribersError as exc:
+        text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        back = f"/ops/subscribers/{subscriber_id}"
+        return render(request, "message.html", {"title": "Not done", "text": text, "back": back},
+                      404 if isinstance(exc, NotFound) else 400)  # fmt: skip
+    if action == "erase":
+        return render(request, "message.html", {"title": "Erased", "text": change, "back": "/ops"})
+    return RedirectResponse(f"/ops/subscribers/{subscriber_id}?done={action}", status_code=303)
 
 
 @router.get("/suppression")
@@ -80,7 +121,7 @@ def audit(request: Request) -> Response:
     require(request, Role.OPERATOR)
     with state(request).app.engine.connect() as conn:
         rows = audit_log(conn)
-    return render(request, "audit.html", {"rows": rows})
+    return render(request, "audit.html", {"rows": rows, "actions": ACTION_NAMES})
 
 
 @router.get("/export/{newsletter}.csv")
@@ -113,8 +154,6 @@ def export(request: Request, newsletter: str) -> Response:
 @router.post("/import")
 async def import_page(request: Request) -> Response:
     """Import an uploaded CSV with the CLI's rules; show its report (bad rows by line)."""
-    from digest.web.state import checked_form
-
     user = require(request, Role.OPERATOR)
     await checked_form(request)
     form = await request.form()
