@@ -215,3 +215,69 @@ def test_reader_follows_choose_your_topics_from_an_edition_and_the_next_one_obey
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "https://x.example/homes2" in html and "https://x.example/tram2" not in html
+
+
+def test_editor_builds_approves_sends_now_and_watches_it_go(
+    live: tuple[App, str], page: sync_api.Page
+) -> None:
+    """From the desk alone: build a draft, approve it, send now (confirmed), see it sent."""
+    app, base = live
+    from digest.editions.lifecycle import transition
+    from digest.store import editions
+    from digest.web import sending
+
+    with app.engine.begin() as conn:  # start from a desk with no open edition
+        fixture_draft = editions.get_edition(conn, "weekly")
+        assert fixture_draft is not None
+        transition(conn, fixture_draft.id, "cancel", "t", NOW)
+    make_user(app, "ada", "editor", email="ada@example.com")
+    page.goto(f"{base}/desk")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Build a draft now").click()
+    assert page.locator("#status").inner_text() == "draft"
+    assert page.locator(".inbox-subject").inner_text().startswith("Example Weekly #2")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Approve").click()
+    assert "nothing sends it by itself" in page.locator("#when").inner_text()
+    page.get_by_role("link", name="Send now…").click()
+    page.screenshot(path=str(SHOTS / "confirm-send.png"), full_page=True)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Yes, send it now").click()
+    sending.wait("weekly", timeout=60)
+    page.reload()
+    assert page.locator("#status").inner_text() == "sent"
+    assert "1 of 1 readers done (100%)" in page.inner_text("main")
+    page.screenshot(path=str(SHOTS / "edition-sent.png"), full_page=True)
+
+
+def test_operator_suppresses_then_erases_a_reader(
+    live: tuple[App, str], page: sync_api.Page
+) -> None:
+    app, base = live
+    make_user(app, "otto", "operator")
+    page.goto(f"{base}/ops")
+    page.fill("input[name=username]", "otto")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.fill("input[name=q]", "reader@")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search").click()
+    assert "weekly: active" in page.inner_text("table")
+    page.get_by_role("link", name="reader@example.com").click()
+    page.fill("#reason", "asked by phone")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Suppress: never mail this address").click()
+    assert "suppressed" in page.get_by_role("status").inner_text()
+    assert page.get_by_role("button", name="Remove from the suppression list").is_visible()
+    page.fill("#confirm", "reader@example.com")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Erase for good").click()
+    assert "Erased" in page.inner_text("h1")
+    page.goto(f"{base}/ops/audit")
+    audit = page.inner_text("table")
+    assert "not suppressed → suppressed (asked by phone)" in audit and "erased" in audit

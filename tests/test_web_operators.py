@@ -47,7 +47,7 @@ def test_an_operator_unsubscribes_resubscribes_suppresses_and_erases(
     url = f"/ops/subscribers/{sub_id}/action"
     assert client.post(url, data={"action": "unsubscribe", "list": "weekly"}).status_code == 403
     done = client.post(url, data={"csrf": csrf, "action": "unsubscribe", "list": "weekly"})
-    assert "Done: unsubscribe" in done.text and _status(app, sub_id) == "unsubscribed"
+    assert "Done: unsubscribed." in done.text and _status(app, sub_id) == "unsubscribed"
     refused = client.post(url, data={"csrf": csrf, "action": "resubscribe", "list": "weekly"})
     assert refused.status_code == 400 and "needs a new consent record" in refused.text
     client.post(url, data={"csrf": csrf, "action": "resubscribe", "list": "weekly",

@@ -36,7 +36,8 @@ ACTION_NAMES = {
     "edition.pin": "pinned a story", "edition.remove": "removed a story",
     "list.import": "imported a CSV into", "list.export": "exported",
     "subscriber.unsubscribe": "unsubscribed", "subscriber.resubscribe": "resubscribed",
-    "subscriber.suppress": "suppressed", "subscriber.unsuppress": "unsuppressed",
+    "subscriber.suppress": "suppressed",
+    "subscriber.unsuppress": "removed from the suppression list",
     "subscriber.erase": "erased",
 }  # fmt: skip
 
@@ -78,6 +79,7 @@ def subscriber_page(request: Request, subscriber_id: int, done: str = "") -> Res
             .order_by(ProviderEvent.id.desc())
             .limit(100)
         ).all()
+    done = ACTION_NAMES.get(f"subscriber.{done}", "") if done else ""
     context = {"sub": sub, "full": full, "sent": sent, "events": events, "done": done}
     return render(request, "subscriber.html", context)
 
