@@ -281,3 +281,29 @@ def test_operator_suppresses_then_erases_a_reader(
     page.goto(f"{base}/ops/audit")
     audit = page.inner_text("table")
     assert "not suppressed → suppressed (asked by phone)" in audit and "erased" in audit
+
+
+def test_keyboard_only_reader_saves_with_enter_and_never_unsubscribes_by_it(
+    live: tuple[App, str], page: sync_api.Page
+) -> None:
+    app, base = live
+    from subscribers.ops import find_subscriber
+
+    with app.engine.connect() as conn:
+        sub_id = find_subscriber(conn, "reader@example.com") or 0
+    page.goto(f"{base}/preferences/{app.signer.preferences_token(sub_id, 'weekly')}")
+    page.keyboard.press("Tab")  # the first focusable thing is the site header's link
+    for _ in range(10):
+        if page.evaluate("document.activeElement.id") == "name":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "name"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # focus is visible
+    page.keyboard.type(" Keys")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("status").inner_text() == "Your choices are saved."
+    with app.engine.connect() as conn:
+        statuses = conn.execute(select(Membership.status)).scalars().all()
+    assert statuses == ["active"]
