@@ -128,6 +128,11 @@ def test_editor_moves_a_story_edits_a_summary_and_approves(
     phone = page.frame_locator("iframe[title=phone]")
     assert "says the editor" in phone.locator("body").inner_text()
     page.locator("iframe[title=phone]").screenshot(path=str(SHOTS / "preview-phone.png"))
+    # On a wide screen the phone and desktop previews sit side by side.
+    phone_box = page.locator("iframe[title=phone]").bounding_box()
+    desktop_box = page.locator("iframe[title=desktop]").bounding_box()
+    assert phone_box and desktop_box and phone_box["y"] == desktop_box["y"]
+    assert desktop_box["x"] >= phone_box["x"] + phone_box["width"]
     page.get_by_role("button", name="Approve").click()
     assert page.locator("#status").inner_text() == "approved"
     page.screenshot(path=str(SHOTS / "edition-approved.png"), full_page=True)
