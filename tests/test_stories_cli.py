@@ -153,3 +153,49 @@ def test_story_commands_record_changes(
     with app.engine.connect() as conn:
         changes = story_edits.edits_for(conn, "weekly", draft.number)
     assert [(e.key, e.removed) for e in changes.edits] == [(rent.key, True)]
+
+
+def test_story_list_shows_every_member_and_commands_check_the_id_and_the_status(
+    app: App, tmp_path: Path, config_file: Path, db_url: str
+) -> None:
+    now = datetime.now(UTC)
+    _ingest(app, tmp_path / "articles", now)
+    draft = prepare_draft(app, "weekly", now)
+    tram = next(s for s in draft.content.stories if len(s.article_ids) == 2)
+    cfg = ["--config", str(config_file), "--database-url", db_url]
+    listed = json.loads(
+        runner.invoke(cli, [*cfg, "story", "list", "weekly", "--json"]).output.splitlines()[0]
+    )
+    assert [a["id"] for a in listed["articles"]] == tram.article_ids
+    assert {a["title"] for a in listed["articles"]} == {
+        "Council approves riverside tram line",
+        "Gdansk votes for harbour tram",
+    }
+    assert {a["outlet"] for a in listed["articles"]} == {"articles"}  # the folder source
+    table = runner.invoke(cli, [*cfg, "story", "list", "weekly"]).output
+    assert "articles: Gdansk votes for harbour tram" in table
+    # Any member's id names its story; an id in no story is refused and nothing is stored.
+    member = tram.article_ids[-1]
+    assert runner.invoke(cli, [*cfg, "story", "pin", "weekly", str(member)]).exit_code == 0
+    refused = runner.invoke(cli, [*cfg, "story", "remove", "weekly", "999"])
+    assert refused.exit_code == 1 and "article 999 is in no story of weekly #1" in refused.output
+    with app.engine.connect() as conn:
+        keys = [e.key for e in story_edits.edits_for(conn, "weekly", draft.number).edits]
+    assert keys == [member]
+    assert runner.invoke(cli, [*cfg, "edition", "approve", "weekly", "1"]).exit_code == 0
+    late = runner.invoke(cli, [*cfg, "story", "remove", "weekly", str(member)])
+    assert late.exit_code == 1 and "weekly #1 is approved" in late.output
+    assert "digest edition reopen weekly 1" in late.output
+
+
+def test_a_cut_headline_gives_way_to_a_whole_one(app: App, tmp_path: Path) -> None:
+    folder = tmp_path / "cut"
+    write_article(folder, "a.md", title="… which once seemed unshakeable, is now…", date="-1d",
+                  tags=["transit"], body=TRAM, url="https://a.example/tram")  # fmt: skip
+    write_article(folder, "b.md", title="Councillors back the riverside tram line", date="-1d",
+                  tags=["transit"], body=TRAM_2, url="https://b.example/tram")  # fmt: skip
+    ingest_path(app.engine, folder, NOW)
+    draft = prepare_draft(app, "weekly", NOW)
+    [story] = draft.content.stories
+    assert story.headline == "Councillors back the riverside tram line"
+    assert "…" not in draft.content.subject

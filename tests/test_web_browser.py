@@ -119,7 +119,7 @@ def test_editor_moves_a_story_edits_a_summary_and_approves(
         "Trams approved",
     ]
     story = page.locator(".story").nth(0)
-    story.locator("summary").click()
+    story.locator("details.edit > summary").click()
     story.locator("textarea[name=summary]").fill("Buses get their own lanes, says the editor.")
     story.get_by_role("button", name="Save story").click()
     page.wait_for_load_state()

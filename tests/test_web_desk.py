@@ -28,10 +28,13 @@ def client(app: App) -> Iterator[TestClient]:
 
 
 def _articles(app: App, folder: Path) -> None:
+    bodies = {
+        "transit": "The council approved two tram lines along the harbour front.",
+        "housing": "Four hundred homes are planned near the old mill by the river.",
+    }
     for i, (title, tag) in enumerate([("Trams approved", "transit"), ("New homes", "housing")]):
         write_article(
-            folder, f"{i}.md", title=title, date="-1d", tags=[tag],
-            body=f"{title} after a long council debate on the city budget for {tag}.",
+            folder, f"{i}.md", title=title, date="-1d", tags=[tag], body=bodies[tag],
             url=f"https://x.example/{i}",
         )  # fmt: skip
     ingest_path(app.engine, folder, NOW)
@@ -64,6 +67,8 @@ def test_an_editor_takes_an_edition_from_nothing_to_sent(
     assert inbox and "Example Weekly" in inbox.group(0)
     assert "inbox-subject" in inbox.group(0) and "inbox-preheader" in inbox.group(0)
     assert "Open #1 (draft)" in client.get("/desk").text
+    # Each story lists the articles it holds, with their sources.
+    assert "1 article in this story" in built.text and ": Trams approved</li>" in built.text
     client.post(f"{edition_url}/action", data={"csrf": csrf, "action": "approve"})
     page = client.get(edition_url).text
     # No send schedule in the test config: the page says nothing will send it by itself.

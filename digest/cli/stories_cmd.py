@@ -11,9 +11,9 @@ from rich.table import Table
 from digest.cli.common import console
 from digest.cli.root import State, cli
 from digest.core.jsonlines import parse_time, read_rows, write_row
-from digest.editions.editorial import find_edition
+from digest.editions.editorial import check_story_edit, find_edition
 from digest.pipeline import prepare_draft
-from digest.store import story_edits
+from digest.store import articles, story_edits
 from digest.stories.grouping import Item, group
 from digest.stories.summarize import summarize as summarize_text
 
@@ -81,20 +81,34 @@ def story() -> None:
 @story.command("list")
 @click.argument("newsletter")
 @click.option("--number", type=int, help="Edition number (default: the open edition).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per story.")
 @click.pass_obj
-def list_stories(state: State, newsletter: str, number: int | None) -> None:
-    """The edition's stories with the article ids that `story pin|remove|edit` take.
+def list_stories(state: State, newsletter: str, number: int | None, as_json: bool) -> None:
+    """The edition's stories, each with every article it holds (id, outlet, title): any of
+    those ids is what `story pin|remove|edit` take.
 
     Example: digest story list weekly
     """
-    edition = find_edition(state.app(), newsletter, number)
-    table = Table("article", "section", "sources", "pinned", "headline")
+    app = state.app()
+    edition = find_edition(app, newsletter, number)
+    with app.engine.connect() as conn:
+        known = articles.members(conn, edition.content.article_ids)
+    table = Table("story", "section", "pinned", "headline and its articles")
     for section in edition.content.sections:
         for st in section.stories:
             key = st.key or min(st.article_ids)
-            table.add_row(str(key), section.tag, str(st.sources), "yes" if st.pinned else "",
-                          st.headline)  # fmt: skip
-    console().print(table)
+            held = [(i, *known.get(i, ("?", "(no longer stored)"))) for i in st.article_ids]
+            if as_json:
+                write_row(sys.stdout, {
+                    "story": key, "section": section.tag, "pinned": st.pinned,
+                    "headline": st.headline,
+                    "articles": [{"id": i, "outlet": o, "title": t} for i, o, t in held],
+                })  # fmt: skip
+                continue
+            lines = [st.headline] + [f"  {i}  {o}: {t}" for i, o, t in held]
+            table.add_row(str(key), section.tag, "yes" if st.pinned else "", "\n".join(lines))
+    if not as_json:
+        console().print(table)
 
 
 def _edit(state: State, newsletter: str, article: int, **values: bool | str | None) -> None:
@@ -102,8 +116,10 @@ def _edit(state: State, newsletter: str, article: int, **values: bool | str | No
     now = app.clock()
     draft = prepare_draft(app, newsletter, now)
     with app.engine.begin() as conn:
+        check_story_edit(conn, draft, article)
         story_edits.save_edit(conn, newsletter, draft.number, article, "cli", now, **values)
-    row = prepare_draft(app, newsletter, now)
+    # Rebuilt even when the draft was edited on the desk: the edits are stored apart and kept.
+    row = prepare_draft(app, newsletter, now, draft.scheduled_for, rebuild=True)
     click.echo(f"{newsletter} #{row.number}: rebuilt with the change to article {article}'s story")
 
 

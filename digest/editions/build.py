@@ -195,6 +195,21 @@ def story_tag(group: StoryGroup, tags: Sequence[str]) -> str | None:
     return None
 
 
+def _is_cut(title: str) -> bool:
+    """A headline a feed or page cut short: it starts or ends with an ellipsis."""
+    t = title.strip()
+    return t.startswith(("…", "...")) or t.endswith(("…", "..."))
+
+
+def whole_headline(group: StoryGroup) -> str:
+    """The lead's headline, unless it was cut short and another member's is whole; a cut
+    headline makes a poor subject line."""
+    lead = group.lead.title
+    if not _is_cut(lead):
+        return lead
+    return next((a.title for a in group.articles if a.title and not _is_cut(a.title)), lead)
+
+
 def story_entry(
     group: StoryGroup,
     newsletter: NewsletterSettings,
@@ -215,7 +230,7 @@ def story_entry(
             also.append(Link(source=art.outlet_name, url=art.url))
     return Story(
         article_ids=sorted(a.id for a in group.articles),
-        headline=(edit.headline if edit and edit.headline else lead.title),
+        headline=(edit.headline if edit and edit.headline else whole_headline(group)),
         summary=(
             edit.summary
             if edit and edit.summary

@@ -334,3 +334,18 @@ def last_drawn_at(conn: Connection, newsletter: str) -> datetime | None:
         .order_by(Edition.number.desc())
         .limit(1)
     ).scalar()
+
+
+def members(conn: Connection, article_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """(outlet or source, title) of each article, for showing what a story holds."""
+    ids = list(article_ids)
+    found: dict[int, tuple[str, str]] = {}
+    for i in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(Article.id, Article.outlet, Article.source, Article.title).where(
+                Article.id.in_(ids[i : i + 500])
+            )
+        )
+        for r in rows:
+            found[int(r.id)] = (r.outlet or r.source, r.title)
+    return found

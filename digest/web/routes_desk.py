@@ -25,7 +25,7 @@ from digest.pipeline import prepare_draft
 from digest.schedule.expressions import next_fire
 from digest.schedule.jobs import send_trigger
 from digest.sending.providers import create_mailer
-from digest.store import deliveries, editions, story_edits
+from digest.store import articles, deliveries, editions, story_edits
 from digest.store.editions import EditionRow
 from digest.web import editing
 from digest.web.accounts import Role, record
@@ -133,6 +133,7 @@ def edition_page(request: Request, edition_id: int) -> Response:
         counts = deliveries.counts(conn, edition.id)
         events = figures(conn, edition.id)
         moves = history(conn, edition.id)
+        members = articles.members(conn, edition.content.article_ids)
     shown = ["delivered", "bounce", "spamreport", "unsubscribe", "group_unsubscribe", "dropped"]
     if st.app.settings.web.tracking:
         shown += ["open", "click"]
@@ -146,6 +147,7 @@ def edition_page(request: Request, edition_id: int) -> Response:
         {
             "edition": edition,
             "plan": plan,
+            "members": members,
             "zone": plan["zone"],
             "from_name": st.app.settings.sender.name,
             "progress": (settled, total),
