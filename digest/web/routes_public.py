@@ -36,6 +36,16 @@ def _form_signer(request: Request) -> URLSafeTimedSerializer:
     )
 
 
+def _check_form_token(request: Request, token: str, newsletter: str) -> None:
+    """A public form must come from our own page for this newsletter, and be fresh (403)."""
+    try:
+        nl, _ = _form_signer(request).loads(token, max_age=FORM_MAX_AGE)
+    except (BadSignature, SignatureExpired, ValueError):
+        raise HTTPException(status_code=403, detail="the form expired; reload the page") from None
+    if nl != newsletter:
+        raise HTTPException(status_code=403, detail="the form belongs to another newsletter")
+
+
 def _newsletter_title(request: Request, name: str) -> str:
     nl = state(request).app.settings.newsletters.get(name)
     return nl.title if nl else name
@@ -64,12 +74,7 @@ async def subscribe(request: Request, newsletter: str) -> Response:
     title = _newsletter_or_404(request, newsletter)
     st = state(request)
     form = await request.form()
-    try:
-        nl, _ = _form_signer(request).loads(str(form.get("form_token", "")), max_age=FORM_MAX_AGE)
-    except (BadSignature, SignatureExpired, ValueError):
-        raise HTTPException(status_code=403, detail="the form expired; reload the page") from None
-    if nl != newsletter:
-        raise HTTPException(status_code=403, detail="the form belongs to another newsletter")
+    _check_form_token(request, str(form.get("form_token", "")), newsletter)
     done = render(
         request,
         "message.html",
@@ -133,12 +138,7 @@ async def manage(request: Request, newsletter: str) -> Response:
     title = _newsletter_or_404(request, newsletter)
     st = state(request)
     form = await request.form()
-    try:
-        nl, _ = _form_signer(request).loads(str(form.get("form_token", "")), max_age=FORM_MAX_AGE)
-    except (BadSignature, SignatureExpired, ValueError):
-        raise HTTPException(status_code=403, detail="the form expired; reload the page") from None
-    if nl != newsletter:
-        raise HTTPException(status_code=403, detail="the form belongs to another newsletter")
+    _check_form_token(request, str(form.get("form_token", "")), newsletter)
     done = render(
         request,
         "message.html",
