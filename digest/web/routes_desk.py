@@ -17,7 +17,7 @@ from digest.core.errors import NothingToSend
 from digest.core.models import Edition, ScheduleRun
 from digest.core.text import counted
 from digest.editions.build import EditionContent
-from digest.editions.lifecycle import OPEN, allowed_actions, history, transition
+from digest.editions.lifecycle import allowed_actions, history, transition
 from digest.editions.timeline import timeline
 from digest.email.message import Recipient
 from digest.email.prepare import prepare
@@ -86,10 +86,8 @@ def _plan(app: App, newsletter: str) -> dict[str, Any]:
     nl = app.settings.newsletter(newsletter)
     trigger = send_trigger(app, newsletter)
     with app.engine.connect() as conn:
-        open_edition = editions.get_edition(conn, newsletter)
+        open_edition = editions.open_edition(conn, newsletter)
         last_run = conn.execute(select(func.max(ScheduleRun.at))).scalar()
-    if open_edition is not None and open_edition.status not in OPEN:
-        open_edition = None
     return {
         "zone": nl.timezone or app.settings.timezone,
         "next_send": next_fire(trigger, app.clock()) if trigger else None,
@@ -269,7 +267,7 @@ async def edit(request: Request, edition_id: int) -> Response:
 CONFIRM = {
     "cancel": (
         "Cancel this edition?",
-        "A cancelled edition is never sent{sent}. Its stories can appear in the next draft.",
+        "A cancelled edition is never sent{sent}.",
         "Yes, cancel it",
     ),
     "send": (
@@ -293,7 +291,12 @@ def confirm_page(request: Request, edition_id: int, action: str) -> Response:
         sent = deliveries.counts(conn, edition.id).get("sent", 0)
     question, text, button = CONFIRM[action]
     title = st.app.settings.newsletter(edition.newsletter).title
-    already = f" to anyone more (it already went to {counted(sent, 'reader')})" if sent else ""
+    already = (
+        f" to anyone more. It already went to {counted(sent, 'reader')}, so its stories do not "
+        "come back in the next draft"
+        if sent
+        else ". Its stories can appear in the next draft"
+    )
     return render(
         request,
         "confirm_action.html",
