@@ -147,7 +147,9 @@ def test_story_commands_record_changes(
     listed = runner.invoke(cli, [*cfg, "story", "list", "weekly"])
     assert listed.exit_code == 0
     assert "Council approves riverside tram line" in listed.output
-    assert "Warsaw rents" not in listed.output  # removed
+    stories_part, left_part = listed.output.split("left out of this edition (1):")
+    assert "Warsaw rents" not in stories_part  # removed, and said so below
+    assert "Warsaw rents up 9 percent (its story was removed by an editor)" in left_part
     result = runner.invoke(cli, [*cfg, "story", "edit", "weekly", str(rent.key)])
     assert result.exit_code != 0 and "--headline" in result.output
     with app.engine.connect() as conn:
@@ -199,3 +201,24 @@ def test_a_cut_headline_gives_way_to_a_whole_one(app: App, tmp_path: Path) -> No
     [story] = draft.content.stories
     assert story.headline == "Councillors back the riverside tram line"
     assert "…" not in draft.content.subject
+
+
+def test_every_candidate_is_in_a_story_or_listed_as_left_out_with_the_reason(
+    app: App, tmp_path: Path, config_file: Path, db_url: str
+) -> None:
+    now = datetime.now(UTC)
+    _ingest(app, tmp_path / "articles", now)
+    # Room for one story only: the other is listed, not lost.
+    one = app.settings.newsletters["weekly"].model_copy(update={"max_stories": 1})
+    app.settings = app.settings.model_copy(update={"newsletters": {"weekly": one}})
+    draft = prepare_draft(app, "weekly", now)
+    carried = set(draft.content.article_ids)
+    left = {lo.article_id: lo.reason for lo in draft.content.left_out}
+    with app.engine.connect() as conn:
+        from digest.core.models import Article
+
+        candidates = set(conn.execute(select(Article.id)).scalars())
+    assert carried | set(left) == candidates and not carried & set(left)
+    assert set(left.values()) == {"its story ranks below the first 1 (max_stories)"}
+    rebuilt = prepare_draft(app, "weekly", now)  # stored and read back the same
+    assert rebuilt.content.left_out == draft.content.left_out

@@ -107,8 +107,17 @@ def list_stories(state: State, newsletter: str, number: int | None, as_json: boo
                 continue
             lines = [st.headline] + [f"  {i}  {o}: {t}" for i, o, t in held]
             table.add_row(str(key), section.tag, "yes" if st.pinned else "", "\n".join(lines))
-    if not as_json:
-        console().print(table)
+    left = edition.content.left_out
+    if as_json:
+        for lo in left:
+            write_row(sys.stdout, {"left_out": lo.article_id, "outlet": lo.source,
+                                   "title": lo.title, "reason": lo.reason})  # fmt: skip
+        return
+    console().print(table)
+    if left:
+        click.echo(f"left out of this edition ({len(left)}):")
+        for lo in left:
+            click.echo(f"  {lo.article_id}  {lo.source}: {lo.title} ({lo.reason})")
 
 
 def _edit(state: State, newsletter: str, article: int, **values: bool | str | None) -> None:

@@ -49,6 +49,16 @@ class Story:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A candidate article the edition does not carry, and why: nothing vanishes unseen."""
+
+    article_id: int
+    title: str
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Section:
     """The stories of one of the newsletter's tags."""
 
@@ -71,6 +81,8 @@ class EditionContent:
     sections: list[Section]
     # True once an editor changed this draft by hand: it is then kept, not rebuilt.
     edited: bool = False
+    # Candidates in no story of the edition, with the reason (older editions: none listed).
+    left_out: list[LeftOut] = field(default_factory=list)
 
     @property
     def stories(self) -> list[Story]:
@@ -100,7 +112,8 @@ class EditionContent:
             )
             for sec in data["sections"]
         ]
-        return cls(**{**data, "sections": sections})
+        left_out = [LeftOut(**x) for x in data.get("left_out", [])]
+        return cls(**{**data, "sections": sections, "left_out": left_out})
 
 
 def section_title(tag: str) -> str:
@@ -152,6 +165,7 @@ def build_edition(
             if tag is not None:
                 by_tag[tag].append(story_entry(group, newsletter, edits, summarizer))
     shown = [s for tag_stories in by_tag.values() for s in tag_stories]
+    left_out = left_out_of(articles, shown, stories, newsletter, edits)
     # The subject names the top-ranked story (pinned first), wherever its section falls.
     ranked = (
         sorted(shown, key=lambda s: not s.pinned) if stories is None else _by_rank(shown, stories)
@@ -178,7 +192,38 @@ def build_edition(
         preheader=preheader(ranked, subject),
         intro="",
         sections=sections,
+        left_out=left_out,
     )
+
+
+def left_out_of(
+    articles: Sequence[ArticleRecord],
+    shown: Sequence[Story],
+    stories: Sequence[StoryGroup] | None,
+    newsletter: NewsletterSettings,
+    edits: Changes | None,
+) -> list[LeftOut]:
+    """Every candidate that is in no shown story, with the reason it is not."""
+    carried = {i for s in shown for i in s.article_ids}
+    beyond: set[int] = set()
+    if stories is not None:
+        for group in stories[newsletter.max_stories :]:
+            beyond.update(a.id for a in group.articles)
+    removed = {e.key for e in edits.edits if e.removed} if edits else set()
+    out = []
+    for art in articles:
+        if art.id in carried:
+            continue
+        if art.id in beyond:
+            reason = f"its story ranks below the first {newsletter.max_stories} (max_stories)"
+        elif not any(t in art.tags for t in newsletter.tags):
+            reason = "none of its tags is a section of this newsletter"
+        elif removed:
+            reason = "its story was removed by an editor"
+        else:
+            reason = "its story has no section (no member carries a section's tag)"
+        out.append(LeftOut(art.id, art.title, art.outlet_name, reason))
+    return out
 
 
 def _by_rank(shown: list[Story], stories: Sequence[StoryGroup]) -> list[Story]:
