@@ -222,3 +222,21 @@ def test_every_candidate_is_in_a_story_or_listed_as_left_out_with_the_reason(
     assert set(left.values()) == {"its story ranks below the first 1 (max_stories)"}
     rebuilt = prepare_draft(app, "weekly", now)  # stored and read back the same
     assert rebuilt.content.left_out == draft.content.left_out
+
+
+def test_stories_explain_names_the_terms_that_joined_each_pair() -> None:
+    rows = [
+        {"id": "a", "title": "Council approves tram extension to the harbour",
+         "text": "The council approved the harbour tram extension after a long debate."},
+        {"id": "c", "title": "Tram line to the harbour wins council approval",
+         "text": "Councillors voted for the harbour tram line after a long debate."},
+        {"id": "r", "title": "Warsaw rents up 9 percent", "text": RENT},
+    ]  # fmt: skip
+    result = runner.invoke(cli, ["stories", "--explain", "-"], input=jsonl(rows))
+    assert result.exit_code == 0, result.output
+    labels = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [x["story"] for x in labels] == ["a", "a", "r"]
+    [line] = result.stderr.splitlines()  # one pair joined, one line
+    assert line.startswith("a + c: similarity ")
+    terms = line.split(" from ", 1)[1]
+    assert "tram" in terms and "harbour" in terms

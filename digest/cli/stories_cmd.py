@@ -15,6 +15,7 @@ from digest.editions.editorial import check_story_edit, find_edition
 from digest.pipeline import prepare_draft
 from digest.store import articles, story_edits
 from digest.stories.grouping import Item, group
+from digest.stories.grouping import explain as explain_groups
 from digest.stories.summarize import summarize as summarize_text
 
 
@@ -43,8 +44,9 @@ def summarize(source: TextIO, sentences: int, words: int | None, as_json: bool) 
 @cli.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines {id, story} (the default).")
+@click.option("--explain", is_flag=True, help="Also say, on stderr, which terms joined each pair.")
 @click.pass_obj
-def stories(state: State, source: TextIO, as_json: bool) -> None:
+def stories(state: State, source: TextIO, as_json: bool, explain: bool) -> None:
     """Group JSON Lines rows {"id", "title", "text", "published"?} of SOURCE into stories.
 
     Writes {"id", "story"} rows in input order; rows with the same `story` are one story
@@ -71,6 +73,14 @@ def stories(state: State, source: TextIO, as_json: bool) -> None:
             labels[m] = rows[members[0]]["id"]
     for row, label in zip(rows, labels, strict=True):
         write_row(sys.stdout, {"id": row["id"], "story": label})
+    if explain:
+        for joined in explain_groups(items, groups):
+            terms = ", ".join(f"{t} {v:.3f}" for t, v in joined.terms)
+            click.echo(
+                f"{rows[joined.first]['id']} + {rows[joined.second]['id']}: "
+                f"similarity {joined.similarity:.3f} from {terms}",
+                err=True,
+            )
 
 
 @cli.group()

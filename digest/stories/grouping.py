@@ -66,6 +66,14 @@ def vectors(
 ) -> sparse.csr_matrix:
     """L2-normalised TF-IDF rows: words of headline and text, boosted names and numbers, and
     character n-grams of the headline (which match "sterilisation" to "sterilization")."""
+    return vectors_and_terms(items, name_boost, char_weight)[0]
+
+
+def vectors_and_terms(
+    items: Sequence[Item], name_boost: float = NAME_BOOST, char_weight: float = CHAR_WEIGHT
+) -> tuple[sparse.csr_matrix, list[str]]:
+    """`vectors`, and what each column is: a word, "name:" a name or number, "chars:" a
+    character n-gram of the headline (for `explain`)."""
     # Imported here: scikit-learn takes a second to load, and only drafts need it.
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -74,6 +82,7 @@ def vectors(
     docs = [f"{it.title} {it.title} {it.text}" for it in items]
     words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
     matrix = words.fit_transform(docs)
+    terms = list(words.get_feature_names_out())
     if name_boost > 0:
         names = [_names(it) for it in items]
         if any(n.strip() for n in names):
@@ -86,12 +95,54 @@ def vectors(
                 extra = None
             if extra is not None:
                 matrix = sparse.hstack([matrix, extra * name_boost], format="csr")
+                terms += [f"name:{t}" for t in named.get_feature_names_out()]
     if char_weight > 0 and any(it.title.strip() for it in items):
-        grams = TfidfVectorizer(
+        chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
-        ).fit_transform([it.title for it in items])
+        )
+        grams = chars.fit_transform([it.title for it in items])
         matrix = sparse.hstack([matrix, grams * char_weight], format="csr")
-    return normalize(matrix).tocsr()
+        terms += [f"chars:{t.strip()}" for t in chars.get_feature_names_out()]
+    return normalize(matrix).tocsr(), terms
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Why two articles of one story are together: their cosine and what made it."""
+
+    first: int
+    second: int
+    similarity: float
+    terms: list[tuple[str, float]]
+
+
+def explain(
+    items: Sequence[Item], groups: Sequence[Sequence[int]], top: int = 6, per_story: int = 10
+) -> list[Joined]:
+    """For each pair of articles in a story (up to `per_story`, closest first), the terms that
+    contribute most to their similarity: what an editor checks when a story looks blended.
+    Character n-grams are folded into one "similar headline wording" entry."""
+    if len(items) < 2:
+        return []
+    try:
+        matrix, terms = vectors_and_terms(items)
+    except ValueError:
+        return []
+    out: list[Joined] = []
+    for members in groups:
+        pairs = []
+        for a_pos, a in enumerate(members):
+            for b in members[a_pos + 1 :]:
+                row = matrix[a].multiply(matrix[b]).tocoo()
+                contributions: dict[str, float] = {}
+                for col, value in zip(row.col.tolist(), row.data.tolist(), strict=True):
+                    term = terms[col]
+                    key = "similar headline wording" if term.startswith("chars:") else term
+                    contributions[key] = contributions.get(key, 0.0) + float(value)
+                ranked = sorted(contributions.items(), key=lambda kv: -kv[1])[:top]
+                pairs.append(Joined(a, b, float(row.data.sum()), ranked))
+        out += sorted(pairs, key=lambda j: -j.similarity)[:per_story]
+    return out
 
 
 def _close_pairs(
