@@ -1,8 +1,11 @@
 """Group articles that report the same event into stories: a pure function of texts and times.
 
-Articles become TF-IDF vectors (scikit-learn; headline counted twice, names and numbers
-boosted because two earthquakes or two rehab check-ins differ mostly in who, where and how
-many). Similarities are computed in row blocks of a sparse product and only pairs at or above
+Articles become TF-IDF vectors (scikit-learn; headline counted twice, capitalised names
+boosted because two earthquakes or two rehab check-ins differ mostly in who and where). What
+does not identify an event is taken out first: links, markup and entities, read-more
+boilerplate, day and month names, count words, bare numbers (from the words and the names;
+from headline n-grams, clock times, ISO dates and formatted numbers), so two articles never
+join on a shared "Tuesday", "12 May" or "2,500" alone (tests/test_false_merges.py). Similarities are computed in row blocks of a sparse product and only pairs at or above
 the threshold are kept, so memory grows with the number of close pairs, not with n². Articles
 published far apart are made less similar (`time_scale`). Then average-link clustering runs on
 that sparse graph: two groups merge while the mean similarity over all their article pairs
@@ -36,7 +39,7 @@ if TYPE_CHECKING:
 # Defaults chosen on ../shared/eval/stories (see bench/stories.py for the figures).
 THRESHOLD = 0.20
 HEADLINE_THRESHOLD = 0.04
-NAME_BOOST = 1.0
+NAME_BOOST = 0.8
 CHAR_WEIGHT = 1.0
 TIME_SCALE_DAYS = 3.0
 # Fewer words of text than this and an article is compared as a headline.
@@ -44,6 +47,30 @@ SHORT_TEXT_WORDS = 25
 NEIGHBOURS = 200
 _BLOCK = 2048
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]+|\d[\d,.]*\w*)")
+# Capitalised, but they name a day, not who or where: a shared "Tuesday" joins nothing.
+CALENDAR = frozenset(
+    {
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+        "january", "february", "march", "april", "may", "june", "july", "august",
+        "september", "october", "november", "december",
+        # Count words: "1.5 million" says how many, not of what.
+        "hundred", "thousand", "million", "billion", "trillion", "percent",
+    }
+)  # fmt: skip
+# Links and markup fragments say nothing about an event: they go before anything is compared.
+_NOISE = re.compile(
+    r"https?://\S+|www\.\S+|<[^>]{0,200}>|&[a-z]{2,8};|&#\d{1,6};"
+    r"|\b(?:read more|continue reading|click here|share this|sign up|subscribe)\b",
+    re.IGNORECASE,
+)
+# Words with at least one letter: a bare number ("300", "12", "9:30") is no evidence either.
+_WORD = r"(?u)\b\w*[^\W\d_]\w*\b"
+# Taken out of headlines before their character n-grams: day and month names, clock times.
+_CALENDAR_WORD = re.compile(
+    r"\b(?:" + "|".join(sorted(CALENDAR)) + r")\b|\b\d{1,2}[:.]\d{2}\b|\b\d{4}-\d{2}-\d{2}\b"
+    r"|\b\d[\d,.]*[,.]\d+\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +85,9 @@ class Item:
 def _names(item: Item) -> str:
     """Capitalised words and numbers: who, where and how many, which tell events apart."""
     body = f"{item.title}. {item.text}"
-    return " ".join(_NAME.findall(body))
+    return " ".join(
+        t for t in _NAME.findall(body) if t.lower() not in CALENDAR and not t[0].isdigit()
+    )
 
 
 def vectors(
@@ -79,16 +108,23 @@ def vectors_and_terms(
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
+    items = [Item(_NOISE.sub(" ", i.title), _NOISE.sub(" ", i.text), i.published) for i in items]
     docs = [f"{it.title} {it.title} {it.text}" for it in items]
-    words = TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    stop = sorted(ENGLISH_STOP_WORDS | CALENDAR)
+    words = TfidfVectorizer(
+        sublinear_tf=True, stop_words=stop, token_pattern=_WORD, dtype=np.float32
+    )
     matrix = words.fit_transform(docs)
     terms = list(words.get_feature_names_out())
     if name_boost > 0:
         names = [_names(it) for it in items]
         if any(n.strip() for n in names):
             named = TfidfVectorizer(
-                sublinear_tf=True, lowercase=True, stop_words="english", dtype=np.float32
-            )
+                sublinear_tf=True, lowercase=True, stop_words="english", token_pattern=_WORD,
+                dtype=np.float32,
+            )  # fmt: skip
             try:
                 extra = named.fit_transform(names)
             except ValueError:  # nothing left after stop words
@@ -100,7 +136,7 @@ def vectors_and_terms(
         chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
         )
-        grams = chars.fit_transform([it.title for it in items])
+        grams = chars.fit_transform([_CALENDAR_WORD.sub(" ", it.title) for it in items])
         matrix = sparse.hstack([matrix, grams * char_weight], format="csr")
         terms += [f"chars:{t.strip()}" for t in chars.get_feature_names_out()]
     return normalize(matrix).tocsr(), terms
