@@ -5,8 +5,9 @@ boosted because two earthquakes or two rehab check-ins differ mostly in who and 
 does not identify an event is taken out first: links, markup and entities, read-more
 boilerplate, day and month names, count words, bare numbers (from the words and the names;
 from headline n-grams, clock times, ISO dates and formatted numbers), so two articles never
-join on a shared "Tuesday", "12 May" or "2,500" alone (tests/test_false_merges.py). Similarities are computed in row blocks of a sparse product and only pairs at or above
-the threshold are kept, so memory grows with the number of close pairs, not with n². Articles
+join on a shared "Tuesday", "12 May" or "2,500" alone (tests/test_false_merges.py).
+Similarities are computed in row blocks of a sparse product and only pairs at or above the
+threshold are kept, so memory grows with the number of close pairs, not with n². Articles
 published far apart are made less similar (`time_scale`). Then average-link clustering runs on
 that sparse graph: two groups merge while the mean similarity over all their article pairs
 (pairs below the threshold count as 0) stays at or above the threshold. That is what
