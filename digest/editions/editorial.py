@@ -1,4 +1,4 @@
-"""What editors do to an edition by name and number: approve, reopen, cancel."""
+"""What editors do to an edition by name and number: approve, reopen, cancel, change stories."""
 
 from __future__ import annotations
 
