@@ -58,14 +58,23 @@ def _newsletter_or_404(request: Request, name: str) -> str:
     return settings.newsletters[name].title
 
 
+def _public_form(request: Request, newsletter: str, template: str) -> Response:
+    """A form for anyone, with a signed form token (the anonymous CSRF guard)."""
+    title = _newsletter_or_404(request, newsletter)
+    token = _form_signer(request).dumps([newsletter, secrets.token_urlsafe(8)])
+    context = {"newsletter": newsletter, "title": title, "form_token": token}
+    return render(request, template, context)
+
+
+def _check_inbox(request: Request, text: str) -> Response:
+    """The one answer a public form gives, whoever the address belongs to."""
+    return render(request, "message.html", {"title": "Check your inbox", "text": text})
+
+
 @router.get("/subscribe/{newsletter}")
 def subscribe_page(request: Request, newsletter: str) -> Response:
     """The sign-up form, with a signed form token (the anonymous CSRF guard) and a honeypot."""
-    title = _newsletter_or_404(request, newsletter)
-    token = _form_signer(request).dumps([newsletter, secrets.token_urlsafe(8)])
-    return render(
-        request, "subscribe.html", {"newsletter": newsletter, "title": title, "form_token": token}
-    )
+    return _public_form(request, newsletter, "subscribe.html")
 
 
 @router.post("/subscribe/{newsletter}")
@@ -75,15 +84,10 @@ async def subscribe(request: Request, newsletter: str) -> Response:
     st = state(request)
     form = await request.form()
     _check_form_token(request, str(form.get("form_token", "")), newsletter)
-    done = render(
-        request,
-        "message.html",
-        {
-            "title": "Check your inbox",
-            "text": f"If the address is right, an email to confirm your subscription to {title} "
-            "is on its way.",
-        },
-    )
+    done = _check_inbox(
+        request, f"If the address is right, an email to confirm your subscription to {title} "
+        "is on its way.",
+    )  # fmt: skip
     if form.get("website"):  # the honeypot: people never see it, bots fill it in
         return done
     try:
@@ -125,11 +129,7 @@ async def subscribe(request: Request, newsletter: str) -> Response:
 @router.get("/manage/{newsletter}")
 def manage_page(request: Request, newsletter: str) -> Response:
     """For a reader without their email at hand: ask for a link to their preferences."""
-    title = _newsletter_or_404(request, newsletter)
-    token = _form_signer(request).dumps([newsletter, secrets.token_urlsafe(8)])
-    return render(
-        request, "manage.html", {"newsletter": newsletter, "title": title, "form_token": token}
-    )
+    return _public_form(request, newsletter, "manage.html")
 
 
 @router.post("/manage/{newsletter}")
@@ -139,15 +139,10 @@ async def manage(request: Request, newsletter: str) -> Response:
     st = state(request)
     form = await request.form()
     _check_form_token(request, str(form.get("form_token", "")), newsletter)
-    done = render(
-        request,
-        "message.html",
-        {
-            "title": "Check your inbox",
-            "text": f"If this address gets {title}, an email with a link to your preferences "
-            "is on its way.",
-        },
-    )
+    done = _check_inbox(
+        request, f"If this address gets {title}, an email with a link to your preferences "
+        "is on its way.",
+    )  # fmt: skip
     if form.get("website"):
         return done
     try:
