@@ -43,9 +43,7 @@ def unpack(content: bytes, location: str, max_bytes: int) -> bytes:
     if len(content) > 2 and content[0] == 0x78 and (content[0] << 8 | content[1]) % 31 == 0:
         try:  # a zlib header; a text that happens to start with "x" falls through
             return _inflate(content, zlib.MAX_WBITS, location, max_bytes)
-        except IngestError as exc:
-            if "cap" in str(exc):
-                raise
+        except _NotCompressed:
             return content
     if content[:2] == b"\x1f\x9d":
         raise IngestError(
@@ -55,9 +53,13 @@ def unpack(content: bytes, location: str, max_bytes: int) -> bytes:
     if content and not _looks_textual(content):
         try:  # raw deflate has no header: try it only on bytes that are clearly not text
             return _inflate(content, -zlib.MAX_WBITS, location, max_bytes)
-        except IngestError:
+        except IngestError:  # not deflate after all, or too big: left to be refused as binary
             pass
     return content
+
+
+class _NotCompressed(IngestError):
+    """The bytes do not inflate: for a guessed format, a sign they were never compressed."""
 
 
 def _inflate(content: bytes, wbits: int, location: str, max_bytes: int) -> bytes:
@@ -65,7 +67,7 @@ def _inflate(content: bytes, wbits: int, location: str, max_bytes: int) -> bytes
     try:
         out = inflater.decompress(content, max_bytes + 1)
     except zlib.error as exc:
-        raise IngestError(
+        raise _NotCompressed(
             f"{location}: a compressed file that cannot be unpacked ({exc})"
         ) from None
     if len(out) > max_bytes or inflater.unconsumed_tail:

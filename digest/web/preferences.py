@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from digest.web.lists import SubscriberView
@@ -25,9 +24,7 @@ class PreferenceRow:
 
     list_name: str
     title: str
-    status: str
     status_text: str
-    since: datetime
     topics: list[str]
     ticked: list[str]
     all_topics: bool
@@ -53,9 +50,8 @@ def preference_rows(
         ticked = [t for t in tags if t in stored] if stored else tags
         rows.append(
             PreferenceRow(
-                list_name=member.list_name, title=nl.title, status=member.status,
-                status_text=_STATUS.get(member.status, member.status),
-                since=member.status_changed_at, topics=tags, ticked=ticked,
+                list_name=member.list_name, title=nl.title,
+                status_text=_STATUS.get(member.status, member.status), topics=tags, ticked=ticked,
                 all_topics=not stored or set(ticked) == set(tags),
                 can_leave=member.status in ("active", "pending"),
                 can_rejoin=member.status == "unsubscribed",

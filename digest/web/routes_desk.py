@@ -91,7 +91,6 @@ def _plan(app: App, newsletter: str) -> dict[str, Any]:
     return {
         "zone": nl.timezone or app.settings.timezone,
         "next_send": next_fire(trigger, app.clock()) if trigger else None,
-        "schedule": nl.schedule,
         "open": open_edition,
         "last_run": last_run,
     }

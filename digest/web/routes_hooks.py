@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from digest.web import lists
-from digest.web.state import render, state
+from digest.web.state import newsletter_title, render, state
 from digest.web.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -175,14 +175,12 @@ def unsubscribe_page(request: Request, token: str) -> Response:
             400,
         )
     _, list_name, _ = found
-    context = {"list_name": list_name, "title": _title(request, list_name), "token": token}
+    context = {
+        "list_name": list_name,
+        "title": newsletter_title(request, list_name),
+        "token": token,
+    }
     return render(request, "unsubscribe.html", context)
-
-
-def _title(request: Request, list_name: str) -> str:
-    """What readers know a newsletter by: its title, not its configuration key."""
-    nl = state(request).app.settings.newsletters.get(list_name)
-    return nl.title if nl else list_name
 
 
 @router.post(
@@ -217,7 +215,7 @@ async def one_click(request: Request, token: str) -> Response:
     if "text/html" in request.headers.get("accept", ""):
         context = {
             "title": "Unsubscribed",
-            "text": f"You will get no more emails from {_title(request, list_name)}.",
+            "text": f"You will get no more emails from {newsletter_title(request, list_name)}.",
         }
         if subscriber_id > 0:  # a way back, and to the other newsletters they get
             prefs = st.app.signer.preferences_token(subscriber_id, list_name)

@@ -22,7 +22,7 @@ from digest.sending.confirmations import send_confirmation, send_preferences_lin
 from digest.store import editions
 from digest.web import lists
 from digest.web.preferences import preference_rows
-from digest.web.state import client_ip, render, state
+from digest.web.state import client_ip, newsletter_title, render, state
 from subscribers.addresses import InvalidAddress, normalise_email
 from subscribers.tokens import InvalidToken
 
@@ -46,11 +46,6 @@ def _check_form_token(request: Request, token: str, newsletter: str) -> None:
         raise HTTPException(status_code=403, detail="the form belongs to another newsletter")
 
 
-def _newsletter_title(request: Request, name: str) -> str:
-    nl = state(request).app.settings.newsletters.get(name)
-    return nl.title if nl else name
-
-
 def _newsletter_or_404(request: Request, name: str) -> str:
     settings = state(request).app.settings
     if name not in settings.newsletters:
@@ -71,6 +66,33 @@ def _check_inbox(request: Request, text: str) -> Response:
     return render(request, "message.html", {"title": "Check your inbox", "text": text})
 
 
+def _intake(
+    request: Request,
+    form: Any,
+    newsletter: str,
+    title: str,
+    template: str,
+    done: Response,
+    what: str,
+) -> str | Response:
+    """The address a public form was sent with, or the answer to give instead: `done` for a bot
+    (the honeypot) or an address already mailed enough this hour, the form again for an address
+    that is not one, 429 past the per-client limit."""
+    st = state(request)
+    if form.get("website"):  # the honeypot: people never see it, bots fill it in
+        return done
+    try:
+        email = normalise_email(str(form.get("email", "")))
+    except InvalidAddress as exc:
+        context = {"newsletter": newsletter, "title": title, "error": str(exc)}
+        return render(request, template, context | {"form_token": form.get("form_token")}, 400)
+    if not st.subscribe_by_ip.hit(client_ip(request)):
+        raise HTTPException(status_code=429, detail=f"too many {what} from your address; try later")
+    if not st.subscribe_by_address.hit(email):
+        return done  # list-bombing guard: no more mail to this address for now, and say nothing
+    return email
+
+
 @router.get("/subscribe/{newsletter}")
 def subscribe_page(request: Request, newsletter: str) -> Response:
     """The sign-up form, with a signed form token (the anonymous CSRF guard) and a honeypot."""
@@ -88,28 +110,9 @@ async def subscribe(request: Request, newsletter: str) -> Response:
         request, f"If the address is right, an email to confirm your subscription to {title} "
         "is on its way.",
     )  # fmt: skip
-    if form.get("website"):  # the honeypot: people never see it, bots fill it in
-        return done
-    try:
-        email = normalise_email(str(form.get("email", "")))
-    except InvalidAddress as exc:
-        return render(
-            request,
-            "subscribe.html",
-            {
-                "newsletter": newsletter,
-                "title": title,
-                "form_token": form.get("form_token"),
-                "error": str(exc),
-            },
-            400,
-        )
-    if not st.subscribe_by_ip.hit(client_ip(request)):
-        raise HTTPException(
-            status_code=429, detail="too many sign-ups from your address; try later"
-        )
-    if not st.subscribe_by_address.hit(email):
-        return done  # list-bombing guard: no more mail to this address for now, and say nothing
+    email = _intake(request, form, newsletter, title, "subscribe.html", done, "sign-ups")
+    if isinstance(email, Response):
+        return email
     name = str(form.get("name", ""))[:200]
 
     def work() -> None:
@@ -143,17 +146,9 @@ async def manage(request: Request, newsletter: str) -> Response:
         request, f"If this address gets {title}, an email with a link to your preferences "
         "is on its way.",
     )  # fmt: skip
-    if form.get("website"):
-        return done
-    try:
-        email = normalise_email(str(form.get("email", "")))
-    except InvalidAddress as exc:
-        context = {"newsletter": newsletter, "title": title, "error": str(exc)}
-        return render(request, "manage.html", context | {"form_token": form.get("form_token")}, 400)
-    if not st.subscribe_by_ip.hit(client_ip(request)):
-        raise HTTPException(status_code=429, detail="too many requests; try again later")
-    if not st.subscribe_by_address.hit(email):
-        return done
+    email = _intake(request, form, newsletter, title, "manage.html", done, "requests")
+    if isinstance(email, Response):
+        return email
 
     def work() -> None:
         with st.app.engine.connect() as conn:
@@ -178,7 +173,7 @@ def confirm_page(request: Request, token: str) -> Response:
         _, newsletter = _read_confirm(request, token)
     except InvalidToken:
         raise HTTPException(status_code=400, detail="this confirm link is not valid") from None
-    title = _newsletter_title(request, newsletter)
+    title = newsletter_title(request, newsletter)
     return render(request, "confirm.html", {"token": token, "title": title})
 
 
@@ -254,9 +249,9 @@ async def preferences(request: Request, token: str) -> Response:
         if verb in ("leave", "rejoin") and target in {m.list_name for m in sub.memberships}:
             if verb == "leave":
                 lists.unsubscribe(conn, sub.id, target, source="preferences", now=now)
-                saved = f"You have left {_title(st, target)}."
+                saved = f"You have left {newsletter_title(request, target)}."
             elif lists.rejoin(conn, sub.id, target, now, hasher=st.app.hasher):
-                saved = f"Welcome back to {_title(st, target)}."
+                saved = f"Welcome back to {newsletter_title(request, target)}."
             else:
                 notes[target] = "This address cannot be sent to again; write to us if it should."
         else:
@@ -284,11 +279,6 @@ def _save_topics(
         everything = chosen == list(nl.tags)
         lists.set_topics(conn, sub.id, member.list_name, [] if everything else chosen, now)
     return notes
-
-
-def _title(st: Any, newsletter: str) -> str:
-    nl = st.app.settings.newsletters.get(newsletter)
-    return str(nl.title) if nl else newsletter
 
 
 def _sent(request: Request, newsletter: str) -> list[tuple[int, str, datetime | None]]:

@@ -42,12 +42,6 @@ def start_send(app: App, newsletter: str, actor: str) -> bool:
     return True
 
 
-def running(newsletter: str) -> bool:
-    """Whether this process is sending the newsletter now."""
-    with _lock:
-        return newsletter in _running
-
-
 def wait(newsletter: str, timeout: float) -> None:
     """Wait for this process's send of the newsletter to end (tests, shutdown)."""
     with _lock:

@@ -68,6 +68,12 @@ def state(request: Request) -> WebState:
     return request.app.state.web  # type: ignore[no-any-return]
 
 
+def newsletter_title(request: Request, name: str) -> str:
+    """What readers know a newsletter by: its title, not its configuration key."""
+    nl = state(request).app.settings.newsletters.get(name)
+    return nl.title if nl else name
+
+
 def client_ip(request: Request) -> str:
     """The peer address (put a proxy's trusted header in front when behind one)."""
     return request.client.host if request.client else "unknown"
