@@ -87,7 +87,7 @@ def prepare_draft(
         number = current.number if current else editions.next_number(conn, newsletter)
         changes = story_edits.edits_for(conn, newsletter, number)
         groups = make_stories(
-            chosen, settings, app.settings.stories, now, pinned=changes.pinned_keys
+            chosen, settings, app.settings.stories, now, changes.pinned_keys, changes
         )
         content = build_edition(
             newsletter,

@@ -312,3 +312,46 @@ def test_keyboard_only_reader_saves_with_enter_and_never_unsubscribes_by_it(
     with app.engine.connect() as conn:
         statuses = conn.execute(select(Membership.status)).scalars().all()
     assert statuses == ["active"]
+
+
+def _story(page: sync_api.Page, headline: str) -> sync_api.Locator:
+    """The story block with this headline (other blocks name it in their merge menus)."""
+    return page.locator(".story").filter(has=page.locator(".headline", has_text=headline))
+
+
+def test_editor_merges_two_stories_then_splits_one_out_again(
+    live: tuple[App, str], page: sync_api.Page
+) -> None:
+    app, base = live
+    make_user(app, "ada", "editor")
+    page.goto(f"{base}/desk")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/desk")
+    page.click("table a >> nth=0")
+    edition_url = page.url
+    homes = _story(page, "New homes")
+    homes.locator("details.members-list > summary").click()
+    homes.locator("select[name=into]").select_option(label="Trams approved")
+    homes.get_by_role("button", name="Merge").click()
+    assert "joined the story of article" in page.locator("main").inner_text()
+    page.goto(edition_url)
+    assert page.locator(".story .headline").count() == 2
+    trams = _story(page, "Trams approved")
+    trams.locator("details.members-list > summary").click()
+    assert "2 articles in this story" in trams.inner_text()
+    # On a phone the story's controls fit the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=str(SHOTS / "edition-merged-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1200, "height": 900})
+    member = trams.locator("li", has_text="New homes")
+    member.get_by_role("button", name="Split out").click()
+    assert "is now a story of its own" in page.locator("main").inner_text()
+    page.goto(edition_url)
+    assert page.locator(".story .headline").count() == 3
+    homes = _story(page, "New homes")
+    homes.locator("details.members-list > summary").click()
+    homes.get_by_role("button", name="Let grouping decide").click()
+    assert "grouping places article" in page.locator("main").inner_text().lower()

@@ -11,7 +11,7 @@ from rich.table import Table
 from digest.cli.common import console
 from digest.cli.root import State, cli
 from digest.core.jsonlines import parse_time, read_rows, write_row
-from digest.editions.editorial import check_story_edit, find_edition
+from digest.editions.editorial import check_story_edit, find_edition, regroup_story
 from digest.pipeline import prepare_draft
 from digest.store import articles, story_edits
 from digest.stories.grouping import Item, group
@@ -103,19 +103,28 @@ def list_stories(state: State, newsletter: str, number: int | None, as_json: boo
     edition = find_edition(app, newsletter, number)
     with app.engine.connect() as conn:
         known = articles.members(conn, edition.content.article_ids)
+        changes = story_edits.edits_for(conn, newsletter, edition.number)
+    merged_ids = {article for article, _ in changes.merges}
     table = Table("story", "section", "pinned", "headline and its articles")
     for section in edition.content.sections:
         for st in section.stories:
             key = st.key or min(st.article_ids)
             held = [(i, *known.get(i, ("?", "(no longer stored)"))) for i in st.article_ids]
+            split = [i for i in st.article_ids if i in changes.splits]
+            merged = [i for i in st.article_ids if i in merged_ids]
             if as_json:
                 write_row(sys.stdout, {
                     "story": key, "section": section.tag, "pinned": st.pinned,
                     "headline": st.headline,
                     "articles": [{"id": i, "outlet": o, "title": t} for i, o, t in held],
+                    "split": split, "merged": merged,
                 })  # fmt: skip
                 continue
             lines = [st.headline] + [f"  {i}  {o}: {t}" for i, o, t in held]
+            if split or merged:
+                said = [f"split out {', '.join(map(str, split))}"] if split else []
+                said += [f"merged {', '.join(map(str, merged))}"] if merged else []
+                lines.append(f"  (by an editor: {'; '.join(said)})")
             table.add_row(str(key), section.tag, "yes" if st.pinned else "", "\n".join(lines))
     left = edition.content.left_out
     if as_json:
@@ -206,3 +215,49 @@ def edit(
     if not values:
         raise click.UsageError("give --headline and/or --summary")
     _edit(state, newsletter, article, **values)
+
+
+def _regroup(state: State, newsletter: str, op: str, article: int, into: int | None) -> None:
+    app = state.app()
+    now = app.clock()
+    draft = prepare_draft(app, newsletter, now)
+    with app.engine.begin() as conn:
+        done = regroup_story(conn, draft, op, article, into, "cli", now)
+    row = prepare_draft(app, newsletter, now, draft.scheduled_for, rebuild=True)
+    click.echo(f"{newsletter} #{row.number}: {done}; rebuilt")
+
+
+@story.command()
+@_NL
+@_ART
+@click.pass_obj
+def split(state: State, newsletter: str, article: int) -> None:
+    """Take ARTICLE out of its story: it becomes a story of its own, on every rebuild.
+
+    Example: digest story split weekly 42
+    """
+    _regroup(state, newsletter, "split", article, None)
+
+
+@story.command()
+@_NL
+@_ART
+@click.argument("into", type=int)
+@click.pass_obj
+def merge(state: State, newsletter: str, article: int, into: int) -> None:
+    """Join the story holding ARTICLE to the story holding INTO (both article ids); a split
+    ARTICLE moves alone. Kept on every rebuild. Example: digest story merge weekly 42 17
+    """
+    _regroup(state, newsletter, "merge", article, into)
+
+
+@story.command()
+@_NL
+@_ART
+@click.pass_obj
+def regroup(state: State, newsletter: str, article: int) -> None:
+    """Undo a split or merge of ARTICLE: grouping places it again.
+
+    Example: digest story regroup weekly 42
+    """
+    _regroup(state, newsletter, "regroup", article, None)

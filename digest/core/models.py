@@ -250,5 +250,8 @@ class StoryEdit(Base):
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
     headline: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
+    # Corrections to grouping: the article stands alone, or its story joins `merge_into`'s.
+    split: Mapped[bool] = mapped_column(Boolean, default=False)
+    merge_into: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,10 +13,11 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from sqlalchemy import Connection, func, select
 
 from digest.core.app import App
-from digest.core.errors import NothingToSend
+from digest.core.errors import DigestError, NothingToSend
 from digest.core.models import Edition, ScheduleRun
 from digest.core.text import counted
 from digest.editions.build import EditionContent
+from digest.editions.editorial import regroup_story
 from digest.editions.lifecycle import allowed_actions, history, transition
 from digest.editions.timeline import timeline
 from digest.email.message import Recipient
@@ -131,6 +132,9 @@ def edition_page(request: Request, edition_id: int) -> Response:
         events = figures(conn, edition.id)
         moves = history(conn, edition.id)
         members = articles.members(conn, edition.content.article_ids)
+        changes = story_edits.edits_for(conn, edition.newsletter, edition.number)
+    # Articles an editor placed by hand (split out, or merged): the page offers to undo it.
+    placed = changes.splits | {article for article, _ in changes.merges}
     shown = ["delivered", "bounce", "spamreport", "unsubscribe", "group_unsubscribe", "dropped"]
     if st.app.settings.web.tracking:
         shown += ["open", "click"]
@@ -145,6 +149,7 @@ def edition_page(request: Request, edition_id: int) -> Response:
             "edition": edition,
             "plan": plan,
             "members": members,
+            "placed": placed,
             "zone": plan["zone"],
             "from_name": st.app.settings.sender.name,
             "progress": (settled, total),
@@ -363,6 +368,48 @@ def _rebuild(request: Request, edition_id: int, username: str) -> Response:
         target = f"{edition.newsletter}#{edition.number}"
         record(conn, username, "edition.rebuild", target, "", now)
     return RedirectResponse(f"/desk/editions/{rebuilt.id}", status_code=303)
+
+
+REGROUPED = {"split": "Story split", "merge": "Stories merged", "regroup": "Grouping restored"}
+
+
+@router.post("/editions/{edition_id}/regroup")
+async def regroup(request: Request, edition_id: int) -> Response:
+    """Correct grouping: split an article out of its story, merge two stories, or undo either.
+    Stored apart like pins, so every rebuild keeps it; the draft is rebuilt at once."""
+    user = require(request, Role.EDITOR)
+    form = await checked_form(request)
+    st = state(request)
+    edition = _edition(request, edition_id)
+    op = form.get("op", "")
+    try:
+        article = int(form.get("article", ""))
+        into = int(form["into"]) if form.get("into") else None
+    except ValueError:
+        raise HTTPException(
+            status_code=400, detail="article and into must be article ids"
+        ) from None
+    now = st.app.clock()
+    back = f"/desk/editions/{edition_id}"
+
+    def work() -> str:
+        with st.app.engine.begin() as conn:
+            done = regroup_story(conn, edition, op, article, into, f"web:{user.username}", now)
+            target = f"{edition.newsletter}#{edition.number}"
+            record(conn, user.username, f"edition.{op}", target, done, now)
+        prepare_draft(st.app, edition.newsletter, now, edition.scheduled_for, rebuild=True)
+        return done
+
+    try:
+        done = await run_in_threadpool(work)
+    except DigestError as exc:
+        return render(
+            request, "message.html", {"title": "Not done", "text": str(exc), "back": back}, 409
+        )
+    text = (
+        f"{done[:1].upper()}{done[1:]}; the draft was rebuilt with it, and every rebuild keeps it."
+    )
+    return render(request, "message.html", {"title": REGROUPED[op], "text": text, "back": back})
 
 
 @router.post("/editions/{edition_id}/test")

@@ -34,6 +34,8 @@ ACTION_NAMES = {
     "edition.meta": "edited subject, preheader or intro", "edition.story": "edited a story",
     "edition.up": "moved a story up", "edition.down": "moved a story down",
     "edition.pin": "pinned a story", "edition.remove": "removed a story",
+    "edition.split": "split an article out of a story", "edition.merge": "merged two stories",
+    "edition.regroup": "let grouping place an article again",
     "list.import": "imported a CSV into", "list.export": "exported",
     "subscriber.unsubscribe": "unsubscribed", "subscriber.resubscribe": "resubscribed",
     "subscriber.suppress": "suppressed",
