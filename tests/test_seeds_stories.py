@@ -6,6 +6,7 @@ they carry the headlines it extracts and none of the site chrome it strips.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -58,6 +59,37 @@ def test_no_two_archive_articles_about_different_subjects_merge() -> None:
 
 def test_seeds_001_to_004_are_one_story() -> None:
     assert [0, 1, 2, 3] in group(pool())
+
+
+def _others() -> list[Item]:
+    """Unrelated full articles to grow a pool to 500: the ECB+ set (earthquakes, arrests,
+    celebrities), read by path."""
+    path = SHARED / "eval" / "stories" / "ecbplus.articles.jsonl"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: the 500-article pool needs it")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [Item(r.get("title", ""), r["text"]) for r in rows]
+
+
+def _seed_stories(items: list[Item]) -> list[list[int]]:
+    return [m for m in group(items) if set(m) & {0, 1, 2, 3}]
+
+
+@pytest.mark.parametrize("size", [4, 8, 25, 500])
+def test_one_event_is_one_story_whatever_else_is_in_the_pool(size: int) -> None:
+    seeds, archive = pool()[:4], archive_items()
+    if size == 4:
+        pools = [seeds]
+    elif size == 8:  # every run of four archive articles beside the seeds
+        pools = [seeds + archive[k : k + 4] for k in range(len(archive) - 3)]
+    elif size == 25:
+        pools = [seeds + archive]
+    else:
+        pools = [(seeds + archive + _others())[:size]]
+    for items in pools:
+        assert len(items) == size
+        [story] = _seed_stories(items)
+        assert {0, 1, 2, 3} <= set(story), [items[i].title for i in story]
 
 
 def test_the_seed_story_takes_no_archive_article() -> None:

@@ -99,26 +99,30 @@ def vectors(
     return vectors_and_terms(items, name_boost, char_weight)[0]
 
 
-def vectors_and_terms(
-    items: Sequence[Item], name_boost: float = NAME_BOOST, char_weight: float = CHAR_WEIGHT
-) -> tuple[sparse.csr_matrix, list[str]]:
-    """`vectors`, and what each column is: a word, "name:" a name or number, "chars:" a
-    character n-gram of the headline (for `explain`)."""
+@dataclass
+class _Block:
+    """One part of the vectors (words, names or headline n-grams): rows L2-normalised, the
+    weight it has in the whole, its columns' names and their IDF over the articles."""
+
+    rows: sparse.csr_matrix
+    weight: float
+    terms: list[str]
+    idf: np.ndarray
+    by_story: bool  # re-weighted for headline-only articles after the first pass
+
+
+def _blocks(items: Sequence[Item], name_boost: float, char_weight: float) -> list[_Block]:
     # Imported here: scikit-learn takes a second to load, and only drafts need it.
-    from scipy import sparse
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import normalize
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     items = [Item(_NOISE.sub(" ", i.title), _NOISE.sub(" ", i.text), i.published) for i in items]
     docs = [f"{it.title} {it.title} {it.text}" for it in items]
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
     stop = sorted(ENGLISH_STOP_WORDS | CALENDAR)
     words = TfidfVectorizer(
         sublinear_tf=True, stop_words=stop, token_pattern=_WORD, dtype=np.float32
     )
-    matrix = words.fit_transform(docs)
-    terms = list(words.get_feature_names_out())
+    out = [_Block(words.fit_transform(docs), 1.0, list(words.get_feature_names_out()),
+                  words.idf_, True)]  # fmt: skip
     if name_boost > 0:
         names = [_names(it) for it in items]
         if any(n.strip() for n in names):
@@ -127,20 +131,66 @@ def vectors_and_terms(
                 dtype=np.float32,
             )  # fmt: skip
             try:
-                extra = named.fit_transform(names)
+                rows = named.fit_transform(names)
             except ValueError:  # nothing left after stop words
-                extra = None
-            if extra is not None:
-                matrix = sparse.hstack([matrix, extra * name_boost], format="csr")
-                terms += [f"name:{t}" for t in named.get_feature_names_out()]
+                pass
+            else:
+                terms = [f"name:{t}" for t in named.get_feature_names_out()]
+                out.append(_Block(rows, name_boost, terms, named.idf_, False))
     if char_weight > 0 and any(it.title.strip() for it in items):
         chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
         )
-        grams = chars.fit_transform([_CALENDAR_WORD.sub(" ", it.title) for it in items])
-        matrix = sparse.hstack([matrix, grams * char_weight], format="csr")
-        terms += [f"chars:{t.strip()}" for t in chars.get_feature_names_out()]
-    return normalize(matrix).tocsr(), terms
+        rows = chars.fit_transform([_CALENDAR_WORD.sub(" ", it.title) for it in items])
+        terms = [f"chars:{t.strip()}" for t in chars.get_feature_names_out()]
+        out.append(_Block(rows, char_weight, terms, chars.idf_, True))
+    return out
+
+
+def _combine(blocks: Sequence[_Block]) -> sparse.csr_matrix:
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    return normalize(sparse.hstack([b.rows * b.weight for b in blocks], format="csr")).tocsr()
+
+
+def vectors_and_terms(
+    items: Sequence[Item], name_boost: float = NAME_BOOST, char_weight: float = CHAR_WEIGHT
+) -> tuple[sparse.csr_matrix, list[str]]:
+    """`vectors`, and what each column is: a word, "name:" a name or number, "chars:" a
+    character n-gram of the headline (for `explain`)."""
+    blocks = _blocks(items, name_boost, char_weight)
+    return _combine(blocks), [t for b in blocks for t in b.terms]
+
+
+def _by_story(blocks: Sequence[_Block], labels: Sequence[int], short: np.ndarray) -> list[_Block]:
+    """The blocks with headline-only rows re-weighted by story frequency: a term's IDF counts
+    the first-pass stories that use it, not the articles. Forty headlines of one event share
+    its words; counted by article those words look common and weigh little, counted by story
+    they are rare, as they are. Articles with text keep article IDF: their text separates
+    events of one subject, which story counts would blur (on ECB+ it cost precision)."""
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    _, story = np.unique(np.asarray(labels), return_inverse=True)
+    n = len(labels)
+    members = sparse.csr_matrix(
+        (np.ones(n, dtype=np.float32), (story, np.arange(n))), shape=(int(story.max()) + 1, n)
+    )
+    keep = sparse.diags((~short).astype(np.float32))
+    pick = sparse.diags(short.astype(np.float32))
+    out = []
+    for block in blocks:
+        if not block.by_story:
+            out.append(block)
+            continue
+        used = members @ (block.rows > 0).astype(np.float32)
+        df = np.asarray((used > 0).sum(axis=0)).ravel()
+        idf = np.log((1 + members.shape[0]) / (1 + df)) + 1
+        scale = sparse.diags((idf / block.idf).astype(np.float32))
+        rows = keep @ block.rows + pick @ normalize(block.rows @ scale)
+        out.append(_Block(rows.tocsr(), block.weight, block.terms, idf, True))
+    return out
 
 
 @dataclass(frozen=True)
@@ -357,11 +407,18 @@ def group(
     if len(items) == 1:
         return [[0]]
     try:
-        matrix = vectors(items, name_boost, char_weight)
+        blocks = _blocks(items, name_boost, char_weight)
     except ValueError:  # no words at all (empty texts, only stop words)
         return [[i] for i in range(len(items))]
+    matrix = _combine(blocks)
     pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
     labels = _average_link(len(items), pairs, threshold)
+    short = np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool)
+    if short.any() and len(set(labels)) < len(labels):
+        # Headlines again, weighed by how many first-pass stories use each term.
+        matrix = _combine(_by_story(blocks, labels, short))
+        pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
+        labels = _average_link(len(items), pairs, threshold)
     attach = threshold if attach_threshold is None else attach_threshold
     if attach > 0:
         labels = _attach_loners(matrix, items, labels, attach, time_scale_days)

@@ -1,23 +1,21 @@
-"""The editor's desk: newsletters, editions, the draft editor, test sends and approval."""
+"""The editor's desk: newsletters, editions and their pages, previews, test sends, approval
+and sending (story changes are in routes_stories)."""
 
 from __future__ import annotations
 
 import html
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 
 from digest.core.app import App
-from digest.core.errors import DigestError, NothingToSend
+from digest.core.errors import NothingToSend
 from digest.core.models import Edition, ScheduleRun
 from digest.core.text import counted
-from digest.editions.build import EditionContent
-from digest.editions.editorial import regroup_story
 from digest.editions.lifecycle import allowed_actions, history, transition
 from digest.editions.timeline import timeline
 from digest.email.message import Recipient
@@ -28,7 +26,6 @@ from digest.schedule.jobs import send_trigger
 from digest.sending.providers import create_mailer
 from digest.store import articles, deliveries, editions, story_edits
 from digest.store.editions import EditionRow
-from digest.web import editing
 from digest.web.accounts import Role, record
 from digest.web.sending import start_send
 from digest.web.state import checked_form, render, require, state
@@ -38,7 +35,8 @@ router = APIRouter(prefix="/desk", include_in_schema=False)
 ACTIONS = ("approve", "reopen", "cancel")
 
 
-def _edition(request: Request, edition_id: int) -> EditionRow:
+def edition_of(request: Request, edition_id: int) -> EditionRow:
+    """The edition with this id, or a 404."""
     st = state(request)
     with st.app.engine.connect() as conn:
         found = conn.execute(
@@ -126,7 +124,7 @@ def edition_page(request: Request, edition_id: int) -> Response:
     """The draft editor (or, past the draft, the edition's status and figures)."""
     require(request, Role.EDITOR)
     st = state(request)
-    edition = _edition(request, edition_id)
+    edition = edition_of(request, edition_id)
     with st.app.engine.connect() as conn:
         counts = deliveries.counts(conn, edition.id)
         events = figures(conn, edition.id)
@@ -167,7 +165,7 @@ def edition_page(request: Request, edition_id: int) -> Response:
 def preview_html(request: Request, edition_id: int) -> Response:
     """The edition as readers get it (CSS inlined), for the desk's phone and desktop frames."""
     require(request, Role.EDITOR)
-    edition = _edition(request, edition_id)
+    edition = edition_of(request, edition_id)
     prepared = prepare(state(request).app, edition)
     values = _sample(request, edition).slot_values()
     body = prepared.rendered.html.fill(values, escape=html.escape)
@@ -187,85 +185,9 @@ def preview_html(request: Request, edition_id: int) -> Response:
 def preview_text(request: Request, edition_id: int) -> Response:
     """The plain-text part."""
     require(request, Role.EDITOR)
-    edition = _edition(request, edition_id)
+    edition = edition_of(request, edition_id)
     prepared = prepare(state(request).app, edition)
     return PlainTextResponse(prepared.rendered.text.fill(_sample(request, edition).slot_values()))
-
-
-def _apply(content: EditionContent, form: dict[str, str]) -> tuple[EditionContent, str]:
-    op = form.get("op", "")
-    try:
-        sec, idx = int(form.get("sec", "-1")), int(form.get("idx", "-1"))
-    except ValueError:
-        raise HTTPException(status_code=400, detail="sec and idx must be numbers") from None
-    if op == "meta":
-        return editing.edit_meta(
-            content, form.get("subject", ""), form.get("preheader", ""), form.get("intro", "")
-        ), op
-    if sec < 0 or idx < 0:
-        raise HTTPException(status_code=400, detail="which story? sec and idx are missing")
-    if op == "up":
-        return editing.move(content, sec, idx, -1), op
-    if op == "down":
-        return editing.move(content, sec, idx, 1), op
-    if op == "pin":
-        return editing.pin(content, sec, idx), op
-    if op == "remove":
-        return editing.remove(content, sec, idx), op
-    if op == "story":
-        return editing.edit_story(
-            content, sec, idx, form.get("headline", ""), form.get("summary", "")
-        ), op
-    raise HTTPException(status_code=400, detail=f"unknown change {op!r}")
-
-
-def _remember(
-    conn: Connection, edition: EditionRow, op: str, form: dict[str, str], actor: str, now: datetime
-) -> None:
-    """Store pins, removals and rewritten stories apart, so a rebuild of the draft keeps them."""
-    if op not in ("pin", "remove", "story"):
-        return
-    story = edition.content.sections[int(form["sec"])].stories[int(form["idx"])]
-    if not story.article_ids:
-        return
-    values: dict[str, bool | str | None] = (
-        {"pinned": True}
-        if op == "pin"
-        else {"removed": True}
-        if op == "remove"
-        else {"headline": form.get("headline", ""), "summary": form.get("summary", "")}
-    )
-    key = story.key or min(story.article_ids)  # the story's stable handle: its lowest article id
-    story_edits.save_edit(conn, edition.newsletter, edition.number, key, actor, now, **values)
-
-
-@router.post("/editions/{edition_id}/edit")
-async def edit(request: Request, edition_id: int) -> Response:
-    """One change to the draft; saved at once and written to the audit log."""
-    user = require(request, Role.EDITOR)
-    form = await checked_form(request)
-    st = state(request)
-    edition = _edition(request, edition_id)
-    if edition.status != "draft":
-        raise HTTPException(
-            status_code=409, detail=f"the edition is {edition.status}; reopen it to edit"
-        )
-    content, op = _apply(edition.content, form)
-    now = st.app.clock()
-    with st.app.engine.begin() as conn:
-        _remember(conn, edition, op, form, f"web:{user.username}", now)
-        editions.save_draft(conn, replace(content, edited=True), now)
-        sec, idx = int(form.get("sec", "-1")), int(form.get("idx", "-1"))
-        detail = editing.describe(edition.content, content, op, sec, idx)
-        record(
-            conn,
-            user.username,
-            f"edition.{op}",
-            f"{edition.newsletter}#{edition.number}",
-            detail,
-            now,
-        )
-    return RedirectResponse(f"/desk/editions/{edition_id}", status_code=303)
 
 
 CONFIRM = {
@@ -290,7 +212,7 @@ def confirm_page(request: Request, edition_id: int, action: str) -> Response:
     if action not in CONFIRM:
         raise HTTPException(status_code=404, detail="nothing to confirm")
     st = state(request)
-    edition = _edition(request, edition_id)
+    edition = edition_of(request, edition_id)
     with st.app.engine.connect() as conn:
         sent = deliveries.counts(conn, edition.id).get("sent", 0)
     question, text, button = CONFIRM[action]
@@ -318,7 +240,7 @@ async def send_now(request: Request, edition_id: int) -> Response:
     user = require(request, Role.EDITOR)
     await checked_form(request)
     st = state(request)
-    edition = _edition(request, edition_id)
+    edition = edition_of(request, edition_id)
     if edition.status not in ("approved", "failed"):
         raise HTTPException(
             status_code=409, detail=f"the edition is {edition.status}; approve it first"
@@ -341,7 +263,7 @@ async def act(request: Request, edition_id: int) -> Response:
     if action not in ACTIONS:
         raise HTTPException(status_code=400, detail=f"unknown action {action!r}")
     st = state(request)
-    edition = _edition(request, edition_id)
+    edition = edition_of(request, edition_id)
     now = st.app.clock()
     with st.app.engine.begin() as conn:
         transition(conn, edition.id, action, f"web:{user.username}", now, form.get("reason", ""))
@@ -359,7 +281,7 @@ async def act(request: Request, edition_id: int) -> Response:
 def _rebuild(request: Request, edition_id: int, username: str) -> Response:
     """Build the draft again from the articles, keeping pins, removals and rewritten stories."""
     st = state(request)
-    edition = _edition(request, edition_id)
+    edition = edition_of(request, edition_id)
     if edition.status != "draft":
         raise HTTPException(status_code=409, detail=f"the edition is {edition.status}")
     now = st.app.clock()
@@ -370,48 +292,6 @@ def _rebuild(request: Request, edition_id: int, username: str) -> Response:
     return RedirectResponse(f"/desk/editions/{rebuilt.id}", status_code=303)
 
 
-REGROUPED = {"split": "Story split", "merge": "Stories merged", "regroup": "Grouping restored"}
-
-
-@router.post("/editions/{edition_id}/regroup")
-async def regroup(request: Request, edition_id: int) -> Response:
-    """Correct grouping: split an article out of its story, merge two stories, or undo either.
-    Stored apart like pins, so every rebuild keeps it; the draft is rebuilt at once."""
-    user = require(request, Role.EDITOR)
-    form = await checked_form(request)
-    st = state(request)
-    edition = _edition(request, edition_id)
-    op = form.get("op", "")
-    try:
-        article = int(form.get("article", ""))
-        into = int(form["into"]) if form.get("into") else None
-    except ValueError:
-        raise HTTPException(
-            status_code=400, detail="article and into must be article ids"
-        ) from None
-    now = st.app.clock()
-    back = f"/desk/editions/{edition_id}"
-
-    def work() -> str:
-        with st.app.engine.begin() as conn:
-            done = regroup_story(conn, edition, op, article, into, f"web:{user.username}", now)
-            target = f"{edition.newsletter}#{edition.number}"
-            record(conn, user.username, f"edition.{op}", target, done, now)
-        prepare_draft(st.app, edition.newsletter, now, edition.scheduled_for, rebuild=True)
-        return done
-
-    try:
-        done = await run_in_threadpool(work)
-    except DigestError as exc:
-        return render(
-            request, "message.html", {"title": "Not done", "text": str(exc), "back": back}, 409
-        )
-    text = (
-        f"{done[:1].upper()}{done[1:]}; the draft was rebuilt with it, and every rebuild keeps it."
-    )
-    return render(request, "message.html", {"title": REGROUPED[op], "text": text, "back": back})
-
-
 @router.post("/editions/{edition_id}/test")
 async def test_send(request: Request, edition_id: int) -> Response:
     """Send the edition, marked [TEST], to the signed-in editor only; the ledger is untouched."""
@@ -420,7 +300,7 @@ async def test_send(request: Request, edition_id: int) -> Response:
     if not user.email:
         raise HTTPException(status_code=400, detail="your account has no email address for tests")
     st = state(request)
-    edition = _edition(request, edition_id)
+    edition = edition_of(request, edition_id)
 
     def work() -> str:
         prepared = replace(prepare(st.app, edition), test=True)  # [TEST], never a delivery

@@ -81,13 +81,14 @@ def create_web_app(app: App) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     web.state.web = WebState.build(app)
-    from digest.web import routes_desk, routes_ops, routes_public
+    from digest.web import routes_desk, routes_ops, routes_public, routes_stories
 
     web.include_router(routes_auth.router)
     web.include_router(routes_hooks.router)
     routes_hooks.add_webhook_route(web.router, app.settings.web.webhook_path)
     web.include_router(routes_public.router)
     web.include_router(routes_desk.router)
+    web.include_router(routes_stories.router)
     web.include_router(routes_ops.router)
 
     web.add_middleware(SecurityHeaders)
