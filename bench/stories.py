@@ -2,7 +2,8 @@
 
 The shipped defaults (digest.stories.grouping.THRESHOLD and friends) were chosen on these same sets,
 so the figures are for the setting that ships, tuned in-sample. The line "first pass only"
-turns the second pass (a lone article joining a close story centroid) off, to show its share.
+turns the second pass (a lone article joining a close story centroid) off, to show its share;
+"headlines by article count" turns off the story-frequency weighting of headline-only articles.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def items_of(rows: Sequence[dict[str, str]]) -> list[Item]:
     ]
 
 
-def ours(rows: Sequence[dict[str, str]], **kwargs: float) -> list[str]:
+def ours(rows: Sequence[dict[str, str]], **kwargs: float | bool) -> list[str]:
     """Story labels from digest's grouping."""
     labels = [""] * len(rows)
     for g, members in enumerate(group(items_of(rows), **kwargs)):
@@ -89,6 +90,9 @@ def run_set(name: str, baselines: list[tuple[str, bool, float]]) -> list[tuple[s
     p, r, f = bcubed(ours(rows, attach_threshold=0.0), gold)
     print(f"  {name:8} {'digest, first pass only':38} P {p:.3f}  R {r:.3f}  F1 {f:.3f}")
     out.append(("digest, first pass only", f))
+    p, r, f = bcubed(ours(rows, by_story=False), gold)
+    print(f"  {name:8} {'digest, headlines by article count':38} P {p:.3f}  R {r:.3f}  F1 {f:.3f}")
+    out.append(("digest, headlines by article count", f))
     for label, title_only, distance in baselines:
         p, r, f = bcubed(baseline(rows, title_only, distance), gold)
         print(f"  {name:8} {label:38} P {p:.3f}  R {r:.3f}  F1 {f:.3f}")
@@ -98,7 +102,9 @@ def run_set(name: str, baselines: list[tuple[str, bool, float]]) -> list[tuple[s
 
 def main() -> None:
     """Print B-cubed figures for both labelled sets."""
-    print("story grouping (B-cubed; target: F1 ≥ 0.90 on articles, well above TF-IDF on titles)")
+    print(
+        "story grouping (B-cubed; targets: F1 ≥ 0.93 on articles (ECB+), ≥ 0.88 on headlines (UCI))"
+    )
     if not EVAL.is_dir():
         print(f"  skipped: {EVAL} is absent")
         return

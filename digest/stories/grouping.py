@@ -396,11 +396,13 @@ def group(
     name_boost: float = NAME_BOOST,
     char_weight: float = CHAR_WEIGHT,
     attach_threshold: float | None = None,
+    by_story: bool = True,
 ) -> list[list[int]]:
     """Indexes of `items` grouped into stories; groups and members in input order.
 
     `attach_threshold` is the second pass's cosine to a story's centroid; by default the same
     as `threshold` (so the one setting steers both passes), 0 turns the second pass off.
+    `by_story` False keeps article counts for headline-only articles too (see `_by_story`).
     """
     if not items:
         return []
@@ -414,7 +416,7 @@ def group(
     pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
     labels = _average_link(len(items), pairs, threshold)
     short = np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool)
-    if short.any() and len(set(labels)) < len(labels):
+    if by_story and short.any() and len(set(labels)) < len(labels):
         # Headlines again, weighed by how many first-pass stories use each term.
         matrix = _combine(_by_story(blocks, labels, short))
         pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
