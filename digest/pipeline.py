@@ -67,7 +67,8 @@ def prepare_draft(
         if current is not None and current.content.edited and not rebuild:
             return current
         history = History(
-            frozenset(carried_article_ids(conn, newsletter)), last_drawn_at(conn, newsletter)
+            frozenset(carried_article_ids(conn, newsletter, not settings.repeat_partly_sent)),
+            last_drawn_at(conn, newsletter, not settings.repeat_partly_sent),
         )
         pool = articles_since(conn, window_start(settings, now), now, settings.tags)
         chosen = select_articles(pool, settings, now, history)

@@ -103,3 +103,27 @@ def test_seed_summaries_have_no_chrome() -> None:
         text = summarize(item.text, item.title, sentences=3)
         assert text and "Skip to content" not in text and "»" not in text
         assert "Leave a Reply" not in text
+
+
+def test_every_summary_sentence_comes_from_its_own_story() -> None:
+    from datetime import timedelta
+
+    from digest.core.sentences import split_sentences
+    from digest.settings import NewsletterSettings, StoriesSettings
+    from digest.store.articles import ArticleRecord
+    from digest.stories.assemble import make_stories, story_summary
+    from tests.conftest import NOW
+
+    records = [
+        ArticleRecord(
+            id=i + 1, title=it.title, text=it.text, url=f"https://seed.example/{i}", author=None,
+            source=f"site{i % 5}", published_at=NOW - timedelta(hours=i),
+            word_count=len(it.text.split()), tags=("openai",),
+        )  # fmt: skip
+        for i, it in enumerate(pool())
+    ]
+    nl = NewsletterSettings(title="Seeds", tags=["openai"])
+    for story in make_stories(records, nl, StoriesSettings(), NOW):
+        own = " ".join(" ".join(a.text.split()) for a in story.articles)
+        for sentence in split_sentences(story_summary(story, 3)):
+            assert " ".join(sentence.split()) in own, (story.lead.title, sentence)

@@ -99,6 +99,11 @@ def test_cancel_mid_send_sends_no_more_and_cancels_the_edition(
     # Ten readers have its stories: the next draft does not bring them back.
     with pytest.raises(DigestError, match="nothing new"):
         prepare_draft(app, "weekly", app.clock())
+    # Unless the newsletter says so: then they come back, for everyone.
+    carried = set(status.edition.content.article_ids)
+    again = app.settings.newsletters["weekly"].model_copy(update={"repeat_partly_sent": True})
+    app.settings = app.settings.model_copy(update={"newsletters": {"weekly": again}})
+    assert set(prepare_draft(app, "weekly", app.clock()).content.article_ids) == carried
     app.close()
 
 

@@ -75,6 +75,11 @@ class NewsletterSettings(Section):
     tags_exclude: list[str] = Field(
         default_factory=list, description="Articles carrying any of these tags are left out."
     )
+    repeat_partly_sent: bool = Field(
+        False,
+        description="Let the articles of an edition cancelled (or failed) after it reached some "
+        "readers come back in the next one; those readers may then get them twice.",
+    )
     min_words: int = Field(
         0, ge=0, description="Articles shorter than this many words are left out (0: no minimum)."
     )

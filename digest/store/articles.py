@@ -299,12 +299,15 @@ def article_by_id(conn: Connection, article_id: int) -> ArticleRecord | None:
     return ArticleRecord(**row._mapping, tags=tuple(tags))
 
 
-def reached_readers(newsletter: str) -> ColumnElement[bool]:
+def reached_readers(newsletter: str, partly: bool = True) -> ColumnElement[bool]:
     """Editions of `newsletter` that some reader has (or may have): sent, or sent in part.
 
     A send cancelled or failed halfway still reached the readers it reached, so what it
-    carried must not come back in the next edition.
+    carried must not come back in the next edition; `partly` False counts only editions sent
+    to everyone (the newsletter's `repeat_partly_sent`).
     """
+    if not partly:
+        return and_(Edition.newsletter == newsletter, Edition.status == "sent")
     some_sent = (
         select(Delivery.id)
         .where(
@@ -316,21 +319,21 @@ def reached_readers(newsletter: str) -> ColumnElement[bool]:
     return and_(Edition.newsletter == newsletter, or_(Edition.status == "sent", some_sent))
 
 
-def carried_article_ids(conn: Connection, newsletter: str) -> set[int]:
+def carried_article_ids(conn: Connection, newsletter: str, partly: bool = True) -> set[int]:
     """Articles that an edition which reached readers already carried."""
     query = (
         select(EditionArticle.article_id)
         .join(Edition, Edition.id == EditionArticle.edition_id)
-        .where(reached_readers(newsletter))
+        .where(reached_readers(newsletter, partly))
     )
     return set(conn.execute(query).scalars())
 
 
-def last_drawn_at(conn: Connection, newsletter: str) -> datetime | None:
+def last_drawn_at(conn: Connection, newsletter: str, partly: bool = True) -> datetime | None:
     """When the latest edition that reached readers drew its candidate articles."""
     return conn.execute(
         select(Edition.drawn_at)
-        .where(reached_readers(newsletter), Edition.drawn_at.is_not(None))
+        .where(reached_readers(newsletter, partly), Edition.drawn_at.is_not(None))
         .order_by(Edition.number.desc())
         .limit(1)
     ).scalar()

@@ -216,10 +216,12 @@ def confirm_page(request: Request, edition_id: int, action: str) -> Response:
     with st.app.engine.connect() as conn:
         sent = deliveries.counts(conn, edition.id).get("sent", 0)
     question, text, button = CONFIRM[action]
-    title = st.app.settings.newsletter(edition.newsletter).title
+    settings = st.app.settings.newsletter(edition.newsletter)
+    title = settings.title
+    comes_back = "do" if settings.repeat_partly_sent else "do not"
     already = (
-        f" to anyone more. It already went to {counted(sent, 'reader')}, so its stories do not "
-        "come back in the next draft"
+        f" to anyone more. It already went to {counted(sent, 'reader')}, so its stories "
+        f"{comes_back} come back in the next draft"
         if sent
         else ". Its stories can appear in the next draft"
     )
