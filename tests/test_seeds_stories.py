@@ -116,9 +116,15 @@ def test_every_summary_sentence_comes_from_its_own_story() -> None:
 
     records = [
         ArticleRecord(
-            id=i + 1, title=it.title, text=it.text, url=f"https://seed.example/{i}", author=None,
-            source=f"site{i % 5}", published_at=NOW - timedelta(hours=i),
-            word_count=len(it.text.split()), tags=("openai",),
+            id=i + 1,
+            title=it.title,
+            text=it.text,
+            url=f"https://seed.example/{i}",
+            author=None,
+            source=f"site{i % 5}",
+            published_at=NOW - timedelta(hours=i),
+            word_count=len(it.text.split()),
+            tags=("openai",),
         )  # fmt: skip
         for i, it in enumerate(pool())
     ]
