@@ -125,7 +125,7 @@ def test_every_summary_sentence_comes_from_its_own_story() -> None:
             published_at=NOW - timedelta(hours=i),
             word_count=len(it.text.split()),
             tags=("openai",),
-        )  # fmt: skip
+        )
         for i, it in enumerate(pool())
     ]
     nl = NewsletterSettings(title="Seeds", tags=["openai"])
