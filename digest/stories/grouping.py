@@ -19,7 +19,12 @@ cosine reaches the same threshold (`attach_threshold` can set another). Several 
 event average out each site's wording, so a report told in other words is nearer to their
 centroid than to any one of them; a different event of the same subject gains far less.
 Headline-only articles and stories are left out of this pass: a few words compared with a
-centroid say too little (on headlines it only cost precision).
+centroid say too little (on headlines it only cost precision). The cosine must also reach the
+bar with the word weights of the story's neighbourhood, so unrelated articles in the pool do
+not make a subject's words look rare and lower the bar (see `_local_weights`).
+
+When the pool holds headline-only articles, the clustering runs once more with their words
+weighed by how many first-pass stories use them (see `_by_story`).
 """
 
 from __future__ import annotations
@@ -336,12 +341,15 @@ def _attach_loners(
     labels: list[int],
     attach_threshold: float,
     time_scale_days: float,
+    idf: np.ndarray | None = None,
 ) -> list[int]:
     """Second pass: an article that joined nobody joins the story whose centroid is closest,
     when that cosine (after the time penalty, measured to the story's nearest member in time)
-    reaches `attach_threshold`. Centroids are those of the first pass, so the result does not
-    depend on the order of the articles; cost is one sparse product of the lone articles with
-    the stories' centroids."""
+    reaches `attach_threshold`, both with the pool's word weights and with the weights of the
+    story's neighbourhood (`_local_cosine`; given the columns' `idf`). Centroids are those of
+    the first pass, so the result does not depend on the order of the articles; cost is one
+    sparse product of the lone articles with the stories' centroids, and one of the pool with
+    each story that a lone article reaches."""
     from scipy import sparse
     from sklearn.preprocessing import normalize
 
@@ -364,6 +372,7 @@ def _attach_loners(
         [it.published.timestamp() if it.published else math.nan for it in items], dtype=float
     )
     out = list(labels)
+    local: dict[int, sparse.dia_matrix] = {}
     transposed = centroids.T.tocsc()
     step = _BLOCK // 4  # centroids share common words: the product is denser than pairs
     for start in range(0, len(loners), step):
@@ -372,20 +381,60 @@ def _attach_loners(
         lon, cols = chunk[block.row], block.col
         sims = np.where(short[lon] | story_short[cols], 0.0, block.data)
         keep = sims >= attach_threshold  # the time penalty only lowers similarity
-        best: dict[int, tuple[float, int]] = {}
+        best: dict[int, tuple[float, int, float]] = {}
         for i, k, s in zip(
             lon[keep].tolist(), cols[keep].tolist(), sims[keep].tolist(), strict=True
         ):
+            factor = 1.0
             if time_scale_days > 0 and not math.isnan(times[i]):
                 gaps = np.abs(times[stories[k]] - times[i]) / 86400.0
                 if not np.all(np.isnan(gaps)):
                     gap = float(np.nanmin(gaps))
-                    s *= min(1.0, math.exp(-gap / time_scale_days) * math.e)
-            if s >= attach_threshold and s > best.get(i, (0.0, -1))[0]:
-                best[i] = (s, k)
-        for i, (_, k) in best.items():
+                    factor = min(1.0, math.exp(-gap / time_scale_days) * math.e)
+            if s * factor >= attach_threshold and s * factor > best.get(i, (0.0, -1, 1.0))[0]:
+                best[i] = (s * factor, k, factor)
+        for i, (_, k, factor) in best.items():
+            if idf is not None:
+                if k not in local:
+                    local[k] = _local_weights(matrix, idf, centroids[k])
+                if _local_cosine(matrix, local[k], stories[k], i) * factor < attach_threshold:
+                    continue
             out[i] = labels[stories[k][0]]
     return out
+
+
+# An article whose cosine to a story's centroid reaches this shares the story's subject: the
+# articles that do are the story's neighbourhood, whose own word weights judge a lone article.
+NEIGHBOURHOOD = 0.03
+
+
+def _local_weights(
+    matrix: sparse.csr_matrix, idf: np.ndarray, centroid: sparse.csr_matrix
+) -> sparse.dia_matrix:
+    """Column scaling from the pool's IDF to the IDF of the story's neighbourhood.
+
+    Among 500 articles mostly on other subjects, "OpenAI" is rare and weighs a lot, so any
+    OpenAI article looks close to an OpenAI story's centroid; among the articles that share the
+    story's subject it is common and weighs little, as it does when the pool is only those. So
+    the lone article's second chance does not depend on how many unrelated articles are in the
+    pool."""
+    from scipy import sparse
+
+    near = np.flatnonzero((matrix @ centroid.T).toarray().ravel() >= NEIGHBOURHOOD)
+    df = np.asarray((matrix[near] > 0).sum(axis=0)).ravel()
+    weights = np.log((1 + len(near)) / (1 + df)) + 1
+    return sparse.diags((weights / idf).astype(np.float32))
+
+
+def _local_cosine(
+    matrix: sparse.csr_matrix, scale: sparse.dia_matrix, members: Sequence[int], article: int
+) -> float:
+    """Cosine of `article` to the centroid of `members`, with the neighbourhood's weights."""
+    from sklearn.preprocessing import normalize
+
+    rows = normalize(matrix[[*members, article]] @ scale)
+    centroid = normalize(np.asarray(rows[:-1].mean(axis=0)))
+    return float((rows[-1] @ centroid.T)[0, 0])
 
 
 def group(
@@ -423,7 +472,8 @@ def group(
         labels = _average_link(len(items), pairs, threshold)
     attach = threshold if attach_threshold is None else attach_threshold
     if attach > 0:
-        labels = _attach_loners(matrix, items, labels, attach, time_scale_days)
+        idf = np.concatenate([b.idf for b in blocks])
+        labels = _attach_loners(matrix, items, labels, attach, time_scale_days, idf)
     groups: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
         groups.setdefault(label, []).append(index)
