@@ -115,6 +115,27 @@ TOGETHER = [
      "The museum handed the stolen Vermeer painting back to the Dublin gallery on loan since 1986.",
      "Dublin gallery gets its Vermeer back",
      "A Vermeer stolen in 1986 is back in the Dublin gallery after the museum returned it."),
+    # Different lengths: a full report and a two-line brief.
+    ("Storm halts Gdynia–Karlskrona ferries for two days",
+     "Ferries between Gdynia and Karlskrona will not sail until Thursday as a storm with winds of "
+     "up to 120 km/h crosses the southern Baltic, the operator said. Passengers booked on the "
+     "cancelled crossings can rebook free of charge or ask for a refund. The port of Gdynia said "
+     "cargo ships were also waiting outside the harbour. Forecasters expect the storm to ease by "
+     "Wednesday evening, and the first ferry should leave Karlskrona on Thursday morning.",
+     "Baltic storm stops Karlskrona ferry",
+     "The storm over the Baltic stopped the Gdynia–Karlskrona ferries; the operator offers "
+     "rebooking or refunds."),
+    ("Portugal rail strike stops trains nationwide",
+     "A strike by train drivers stopped most rail services across Portugal, the rail operator "
+     "said. Commuter lines around Lisbon and Porto ran a minimum service.",
+     "Portuguese train drivers walk out",
+     "Train drivers in Portugal went on strike, halting rail services across the country; only a "
+     "minimum service ran on the Lisbon and Porto commuter lines."),
+    # Headlines alone, reworded.
+    ("Apple recalls 40,000 chargers over overheating", "",
+     "Overheating Apple chargers recalled", ""),
+    ("Kenya's central bank cuts its key rate to 9 percent", "",
+     "Kenya central bank lowers key interest rate", ""),
 ]  # fmt: skip
 
 
