@@ -1,6 +1,6 @@
 """Group articles that report the same event into stories: a pure function of texts and times.
 
-Articles become TF-IDF vectors (scikit-learn; headline counted twice, capitalised names
+Articles become TF-IDF vectors (scikit-learn; headline and lead counted twice, capitalised names
 boosted because two earthquakes or two rehab check-ins differ mostly in who and where). What
 does not identify an event is taken out first: links, markup and entities, read-more
 boilerplate, day and month names, count words, bare numbers (from the words and the names;
@@ -50,6 +50,8 @@ CHAR_WEIGHT = 1.0
 TIME_SCALE_DAYS = 3.0
 # Fewer words of text than this and an article is compared as a headline.
 SHORT_TEXT_WORDS = 25
+# A news lead paragraph: its words count twice, as the headline's do.
+LEAD_WORDS = 80
 NEIGHBOURS = 200
 _BLOCK = 2048
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]+|\d[\d,.]*\w*)")
@@ -88,6 +90,12 @@ class Item:
     published: datetime | None = None
 
 
+def _lead(text: str) -> str:
+    """The first LEAD_WORDS words: counted twice, so the lead paragraph (who, what, where)
+    weighs more than the tail (background, quotes, the site's own asides)."""
+    return " ".join(text.split()[:LEAD_WORDS])
+
+
 def _names(item: Item) -> str:
     """Capitalised words and numbers: who, where and how many, which tell events apart."""
     body = f"{item.title}. {item.text}"
@@ -121,7 +129,7 @@ def _blocks(items: Sequence[Item], name_boost: float, char_weight: float) -> lis
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     items = [Item(_NOISE.sub(" ", i.title), _NOISE.sub(" ", i.text), i.published) for i in items]
-    docs = [f"{it.title} {it.title} {it.text}" for it in items]
+    docs = [f"{it.title} {it.title} {_lead(it.text)} {it.text}" for it in items]
     stop = sorted(ENGLISH_STOP_WORDS | CALENDAR)
     words = TfidfVectorizer(
         sublinear_tf=True, stop_words=stop, token_pattern=_WORD, dtype=np.float32
