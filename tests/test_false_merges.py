@@ -155,3 +155,32 @@ def test_the_table_has_thirty_pairs() -> None:
 @pytest.mark.parametrize(("t1", "x1", "t2", "x2"), TOGETHER)
 def test_one_event_in_other_words_is_one_story(t1: str, x1: str, t2: str, x2: str) -> None:
     assert group([Item(t1, x1), Item(t2, x2)]) == [[0, 1]]
+
+
+# One company's newsletter: every article names Microsoft, Poland and AI. The short ones each
+# report their own event and must not vanish into the long one.
+ONE_SUBJECT = [
+    ("Microsoft adds Polish to Copilot voice",
+     "Microsoft said Copilot's voice mode now understands and speaks Polish. The company said "
+     "Polish users can talk to the assistant in Word, Outlook and Teams from this week, and that "
+     "more languages of central Europe will follow next year. The feature uses the same speech "
+     "models as the English version and runs in Microsoft's data centres in the European Union. "
+     "Microsoft said it trained the Polish voice with recordings from volunteers across Poland."),
+    ("OpenAI opens an office in Warsaw",
+     "OpenAI opened its first office in Poland, in Warsaw, with a team of forty. The company said "
+     "the office will work with Polish banks and public institutions on AI projects."),
+    ("Microsoft to build a data centre near Kraków",
+     "Microsoft will build a data centre near Kraków, its second in Poland, to serve cloud and AI "
+     "customers in the region."),
+    ("Microsoft hires 300 engineers in Gdańsk",
+     "Microsoft is hiring 300 engineers for a new development centre in Gdańsk that will work on "
+     "Azure networking."),
+    ("Polish post office moves parcel tracking to Azure",
+     "Poczta Polska is moving its parcel tracking to Microsoft's Azure cloud, the post office "
+     "said on its website."),
+]  # fmt: skip
+
+
+def test_short_articles_of_one_subject_keep_their_own_stories() -> None:
+    items = [Item(t, x) for t, x in ONE_SUBJECT]
+    assert group(items) == [[i] for i in range(len(items))]

@@ -48,8 +48,10 @@ HEADLINE_THRESHOLD = 0.04
 NAME_BOOST = 0.8
 CHAR_WEIGHT = 1.0
 TIME_SCALE_DAYS = 3.0
-# Fewer words of text than this and an article is compared as a headline.
-SHORT_TEXT_WORDS = 25
+# Fewer words of text than this and an article is compared as a headline. A two-line brief
+# (15 words or more) is an article: held to the headline bar, briefs of one company's news
+# joined whatever long story shared its name (tests/test_false_merges.py).
+SHORT_TEXT_WORDS = 15
 # A news lead paragraph: its words count twice, as the headline's do.
 LEAD_WORDS = 80
 NEIGHBOURS = 200
