@@ -5,16 +5,22 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def console() -> Console:
-    """A console on stdout that does not wrap JSON or paths."""
+    """A console on stdout that does not wrap JSON or paths (rich is imported here: most
+    commands print plain lines)."""
+    from rich.console import Console
+
     return Console(soft_wrap=True, highlight=False)
 
 

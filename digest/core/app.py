@@ -6,16 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import jinja2
 from sqlalchemy import Engine
 
 from digest.core.db import open_database
 from digest.core.keys import signing_keys
-from digest.core.templating import template_env
 from digest.settings import Settings
 from subscribers.suppression import AddressHasher
 from subscribers.tokens import LinkSigner
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 def utcnow() -> datetime:
@@ -37,7 +39,10 @@ class App:
 
     @cached_property
     def templates(self) -> jinja2.Environment:
-        """Jinja2 with the user's templates in front of ours."""
+        """Jinja2 with the user's templates in front of ours (imported when first needed:
+        list commands never render)."""
+        from digest.core.templating import template_env
+
         return template_env(self.settings.templates_dir)
 
     @cached_property
