@@ -43,7 +43,7 @@ class App:
         list commands never render)."""
         from digest.core.templating import template_env
 
-        return template_env(self.settings.templates_dir)
+        return template_env(self.settings.templates_dir, self.settings.home / "cache" / "templates")
 
     @cached_property
     def signer(self) -> LinkSigner:

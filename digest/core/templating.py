@@ -26,8 +26,11 @@ ALLOWED_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blo
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
-def template_env(user_dir: Path | None = None) -> jinja2.Environment:
-    """Jinja2 with autoescape for HTML and strict undefined; user templates win by name."""
+def template_env(user_dir: Path | None = None, cache: Path | None = None) -> jinja2.Environment:
+    """Jinja2 with autoescape for HTML and strict undefined; user templates win by name.
+
+    With `cache`, compiled templates are kept there (jinja2's bytecode cache, checked against
+    each template's source), so a new process does not compile them again."""
     if user_dir is not None and not user_dir.is_dir():
         # Silently falling back to ours would send an email the operator did not design.
         raise TemplateError(
@@ -36,8 +39,16 @@ def template_env(user_dir: Path | None = None) -> jinja2.Environment:
         )
     search = [str(user_dir)] if user_dir else []
     search.append(str(templates_dir()))
+    bytecode = None
+    if cache is not None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            bytecode = jinja2.FileSystemBytecodeCache(str(cache))
+        except OSError:  # a read-only home: compile in every process, as before
+            bytecode = None
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
+        bytecode_cache=bytecode,
         autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default_for_string=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

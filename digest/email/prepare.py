@@ -10,11 +10,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from digest.core.app import App
 from digest.core.scripts import direction
 from digest.email.checks import check_email
+from digest.email.inlined import cached_inline
 from digest.email.message import PreparedEdition
 from digest.email.render import VariantRenderer, render_edition
 from digest.store.editions import EditionRow
@@ -36,11 +38,17 @@ def email_context(app: App, edition: EditionRow) -> dict[str, Any]:
     }
 
 
+def inliner(app: App) -> Callable[[str], str]:
+    """CSS inlining that keeps its results under HOME/cache/inlined (see digest.email.inlined)."""
+    return partial(cached_inline, folder=app.settings.home / "cache" / "inlined")
+
+
 def prepare(app: App, edition: EditionRow) -> PreparedEdition:
     """Render the edition once and gather what every recipient's message shares."""
     s = app.settings
     nl = s.newsletter(edition.newsletter)
-    rendered = render_edition(app.templates, edition.content, email_context(app, edition))
+    context = email_context(app, edition)
+    rendered = render_edition(app.templates, edition.content, context, inliner(app))
     # The checks an editor sees in the preview, logged again here for unattended sends.
     sample = {name: f"{s.base_url}/u/x" for name in rendered.html.slots}
     for finding in check_email(rendered.html.fill(sample), s.base_url, s.email.clip_warning_kb):
@@ -66,7 +74,9 @@ def variants_of(
     Each distinct set of sections is rendered (and inlined) once per send, on first use; a
     reader whose topics cover every section gets `full` itself. None: no section is theirs.
     """
-    renderer = VariantRenderer(app.templates, edition.content, email_context(app, edition))
+    renderer = VariantRenderer(
+        app.templates, edition.content, email_context(app, edition), inliner(app)
+    )
     everything = renderer.key(None)
     made: dict[tuple[str, ...], PreparedEdition | None] = {}
     lock = threading.Lock()

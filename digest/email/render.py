@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import jinja2
-from premailer import Premailer
 
 from digest.core.slots import SlotTemplate
 from digest.core.templating import render_template
@@ -33,6 +32,8 @@ class RenderedEdition:
 
 def inline_css(html: str) -> str:
     """Inline the CSS into style attributes; @media rules stay in a <style> block."""
+    from premailer import Premailer  # imported on use: a send that finds it cached never does
+
     logging.getLogger("CSSUTILS").setLevel(logging.CRITICAL)
     return str(
         Premailer(
@@ -48,11 +49,17 @@ def inline_css(html: str) -> str:
 
 
 def render_edition(
-    env: jinja2.Environment, content: EditionContent, context: dict[str, Any]
+    env: jinja2.Environment,
+    content: EditionContent,
+    context: dict[str, Any],
+    inline: Callable[[str], str] = inline_css,
 ) -> RenderedEdition:
-    """Render and inline once; the result is personalised per recipient with `SlotTemplate.fill`."""
+    """Render and inline once; the result is personalised per recipient with `SlotTemplate.fill`.
+
+    `inline` does the inlining: `inline_css`, or one that keeps results (digest.email.inlined).
+    """
     ctx = {**DEFAULT_CONTEXT, **context, "edition": content}
-    html = inline_css(render_template(env, HTML_TEMPLATE, ctx))
+    html = inline(render_template(env, HTML_TEMPLATE, ctx))
     text = render_template(env, TEXT_TEMPLATE, ctx)
     return RenderedEdition(html=SlotTemplate.parse(html), text=SlotTemplate.parse(text))
 
@@ -83,11 +90,16 @@ class VariantRenderer:
     """
 
     def __init__(
-        self, env: jinja2.Environment, content: EditionContent, context: dict[str, Any]
+        self,
+        env: jinja2.Environment,
+        content: EditionContent,
+        context: dict[str, Any],
+        inline: Callable[[str], str] = inline_css,
     ) -> None:
         self.env = env
         self.content = content
         self.context = context
+        self.inline = inline
         self._cache: dict[tuple[str, ...], RenderedEdition] = {}
 
     def key(self, topics: Iterable[str] | None) -> tuple[str, ...]:
@@ -101,7 +113,7 @@ class VariantRenderer:
             return None
         if key not in self._cache:
             chosen = variant(self.content, key)
-            self._cache[key] = render_edition(self.env, chosen, self.context)
+            self._cache[key] = render_edition(self.env, chosen, self.context, self.inline)
         return self._cache[key]
 
     def subject(self, topics: Iterable[str] | None = None) -> str:
