@@ -359,3 +359,34 @@ def test_schedule_run_says_what_it_will_do_and_stops_on_sigterm(tmp_path: Path) 
     assert monday is not None
     assert "send:w" in text and "draft:w" in text and f"{monday:%a %d %b} 08:00 UTC" in text
     assert "Ctrl-C (or SIGTERM) stops it" in text
+
+
+def test_a_send_on_a_terminal_shows_a_bar_with_its_total(cfg: list[str], tmp_path: Path) -> None:
+    import os
+    import pty
+
+    run(*cfg, "ingest", str(FIXTURES / "articles"))
+    people = tmp_path / "people.csv"
+    people.write_text("email\nann@example.com\nbo@example.com\ncy@example.com\n")
+    run(*cfg, "subscribers", "import", str(people), "--list", "weekly")
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from digest.cli import main; main()", *cfg, "send", "weekly"],
+        stdin=follower, stdout=follower, stderr=follower, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    os.close(follower)
+    out = b""
+    while True:  # read as it comes, so the child never waits on a full terminal
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal: everything was read
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    child.wait(timeout=120)
+    text = out.decode("utf-8", "replace")
+    assert child.returncode == 0, text
+    assert "sending" in text and "3/3" in text and "100%" in text

@@ -7,20 +7,9 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    Task,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
 
 from digest.cli.common import console
 from digest.cli.root import State, cli
@@ -32,6 +21,9 @@ from digest.sending import controls
 from digest.sending.loop import Hooks
 from digest.sending.stopping import Stop, on_signals
 from digest.store.delivery_lists import LISTED
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 log = logging.getLogger("digest.sending.loop")
 
@@ -62,39 +54,10 @@ def _progress(stop: Stop) -> Iterator[Hooks]:
 
         yield Hooks(progress=line, more=more, stop=stop)
         return
-    columns = (
-        TextColumn("sending"),
-        BarColumn(),
-        TaskProgressColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeRemainingColumn(),
-    )
-    c = console()
-    with Progress(*columns, console=c) as bar:
-        task = bar.add_task("send", total=0)
+    from digest.cli.send_bar import terminal_bar  # rich's bar: only on a terminal
 
-        def grow(n: int) -> None:
-            bar.update(task, total=(bar.tasks[0].total or 0) + n)
-
-        yield Hooks(
-            progress=lambda n: bar.advance(task, n),
-            more=grow,
-            say=lambda text: c.print(text),
-            stop=stop,
-        )
-
-
-class RateColumn(TextColumn):
-    """Readers per second, from rich's own speed estimate."""
-
-    def __init__(self) -> None:
-        super().__init__("")
-
-    def render(self, task: Task) -> Text:
-        """The rate, or nothing before there is one."""
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.0f}/s")
+    with terminal_bar(stop) as hooks:
+        yield hooks
 
 
 def _report(report: SendReport, provider: str) -> None:
@@ -117,6 +80,8 @@ def _report(report: SendReport, provider: str) -> None:
 
 
 def _counts_table(counts: dict[str, int]) -> Table:
+    from rich.table import Table
+
     table = Table("status", "deliveries")
     for status, n in sorted(counts.items()):
         table.add_row(status, f"{n:,}")
