@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, String, any_, bindparam, cast, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
 
 
 def among(conn: Connection, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
@@ -21,6 +20,8 @@ def among(conn: Connection, column: Any, ids: Iterable[int]) -> ColumnElement[bo
     # adapting each number of a list.
     text = ",".join(map(str, map(int, ids)))
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY  # loaded with its dialect, not before
+
         # An array of the column's own type, so the comparison can use its index.
         values = cast(bindparam(None, "{" + text + "}", type_=String), ARRAY(column.type))
         return column == any_(values)  # type: ignore[no-any-return]

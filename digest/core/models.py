@@ -111,10 +111,11 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("edition_id", "subscriber_id"),
         # No index holds a column a send changes (status, claim, answer), and PostgreSQL
-        # leaves room on each page: claiming and recording then rewrite a row in place
-        # (a HOT update) instead of adding an entry to every index each time.
+        # leaves room on each page (fillfactor 50, set by migration 0015; not repeated here,
+        # where naming a PostgreSQL option would load that dialect in every process):
+        # claiming and recording then rewrite a row in place (a HOT update) instead of adding
+        # an entry to every index each time.
         Index("ix_deliveries_edition", "edition_id", "id"),
-        {"postgresql_with": {"fillfactor": 50}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import Select
 
 from digest.core.models import Edition, JobLock
@@ -75,6 +74,8 @@ class Planner:
         if held is not None and held.expires_at > now and self.alive(held.owner):
             return None  # its holder plans the rest; our workers wait for the marker to go
         if held is None:
+            from sqlalchemy.dialects import postgresql  # this path runs on PostgreSQL only
+
             conn.execute(
                 postgresql.insert(JobLock)
                 .values(name=name, owner=owner, expires_at=now)

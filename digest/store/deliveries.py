@@ -13,6 +13,7 @@ pending → cancelled when the operator cancels the send
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -32,7 +33,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
 from digest.core.models import Delivery
@@ -49,21 +49,27 @@ def plan(conn: Connection, edition_id: int, readers: Select[int], now: datetime)
     One INSERT … SELECT: the readers are chosen and the rows written inside the database, in
     constant memory here whatever the list's size. Returns the rows added.
     """
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(Delivery)
+    # Each dialect's INSERT (for ON CONFLICT) is imported with it: a SQLite send never loads
+    # the PostgreSQL dialect.
+    insert = importlib.import_module(f"sqlalchemy.dialects.{conn.dialect.name}").insert
     ids = readers.subquery("readers")
     (subscriber_id,) = ids.c
-    stmt = insert.from_select(
-        ["edition_id", "subscriber_id", "status", "attempts", "updated_at"],
-        select(
-            bindparam(None, edition_id, type_=Delivery.edition_id.type),
-            subscriber_id,
-            literal("pending"),
-            literal(0),
-            bindparam(None, now, type_=Delivery.updated_at.type),
+    stmt = (
+        insert(Delivery)
+        .from_select(
+            ["edition_id", "subscriber_id", "status", "attempts", "updated_at"],
+            select(
+                bindparam(None, edition_id, type_=Delivery.edition_id.type),
+                subscriber_id,
+                literal("pending"),
+                literal(0),
+                bindparam(None, now, type_=Delivery.updated_at.type),
+            )
+            .where(true())  # SQLite needs a WHERE before an upsert's ON CONFLICT
+            .order_by(subscriber_id),
         )
-        .where(true())  # SQLite needs a WHERE before an upsert's ON CONFLICT
-        .order_by(subscriber_id),
-    ).on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
+        .on_conflict_do_nothing(index_elements=["edition_id", "subscriber_id"])
+    )
     # SQLAlchemy keeps an INSERT's row count only when asked to.
     return max(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount, 0)
 
