@@ -81,14 +81,6 @@ def _names(item: Item) -> str:
     )
 
 
-def vectors(
-    items: Sequence[Item], name_boost: float = NAME_BOOST, char_weight: float = CHAR_WEIGHT
-) -> sparse.csr_matrix:
-    """L2-normalised TF-IDF rows: words of headline and text, boosted names and numbers, and
-    character n-grams of the headline (which match "sterilisation" to "sterilization")."""
-    return vectors_and_terms(items, name_boost, char_weight)[0]
-
-
 @dataclass
 class Block:
     """One part of the vectors (words, names or headline n-grams): rows L2-normalised, the
@@ -102,6 +94,8 @@ class Block:
 
 
 def blocks_of(items: Sequence[Item], name_boost: float, char_weight: float) -> list[Block]:
+    """The three parts of the articles' vectors, kept apart so the headline-only rows can be
+    re-weighted after the first pass (`weigh_by_story`) without tokenising again."""
     # Imported here: scikit-learn takes a second to load, and only drafts need it.
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
@@ -138,6 +132,7 @@ def blocks_of(items: Sequence[Item], name_boost: float, char_weight: float) -> l
 
 
 def combine(blocks: Sequence[Block]) -> sparse.csr_matrix:
+    """The blocks side by side, each at its weight, rows L2-normalised: the vectors compared."""
     from scipy import sparse
     from sklearn.preprocessing import normalize
 
@@ -147,8 +142,8 @@ def combine(blocks: Sequence[Block]) -> sparse.csr_matrix:
 def vectors_and_terms(
     items: Sequence[Item], name_boost: float = NAME_BOOST, char_weight: float = CHAR_WEIGHT
 ) -> tuple[sparse.csr_matrix, list[str]]:
-    """`vectors`, and what each column is: a word, "name:" a name or number, "chars:" a
-    character n-gram of the headline (for `explain`)."""
+    """The vectors grouping compares, and what each column is: a word, "name:" a name or
+    number, "chars:" a character n-gram of the headline (for `explain`)."""
     blocks = blocks_of(items, name_boost, char_weight)
     return combine(blocks), [t for b in blocks for t in b.terms]
 
