@@ -10,6 +10,7 @@ CACHE_DAYS are removed as new ones are written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -28,11 +29,12 @@ def cached_inline(html: str, folder: Path) -> str:
     key = hashlib.sha256(f"{digest.__version__}\0{html}".encode()).hexdigest()
     path = folder / f"{key}.html"
     try:
-        found = path.read_text(encoding="utf-8")
-    except OSError:
-        pass
-    else:
-        os.utime(path)  # still in use: kept by the clean-up
+        found: str | None = path.read_text(encoding="utf-8")
+    except OSError:  # not made yet (or unreadable): made below
+        found = None
+    if found is not None:
+        with contextlib.suppress(OSError):  # a read-only home still reads what it has
+            os.utime(path)  # still in use: kept by the clean-up
         return found
     from digest.email.render import inline_css  # premailer loads only on a miss
 

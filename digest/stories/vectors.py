@@ -11,6 +11,7 @@ terms made two articles similar.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from scipy import sparse
+
+log = logging.getLogger(__name__)
 
 NAME_BOOST = 0.8
 CHAR_WEIGHT = 1.0
@@ -116,11 +119,10 @@ def blocks_of(items: Sequence[Item], name_boost: float, char_weight: float) -> l
             )  # fmt: skip
             try:
                 rows = named.fit_transform(names)
-            except ValueError:  # nothing left after stop words
-                pass
-            else:
                 terms = [f"name:{t}" for t in named.get_feature_names_out()]
                 out.append(Block(rows, name_boost, terms, named.idf_, False))
+            except ValueError:  # nothing left after stop words: no names block
+                log.debug("no names to compare among %d articles", len(items))
     if char_weight > 0 and any(it.title.strip() for it in items):
         chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32
