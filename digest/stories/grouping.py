@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,9 +58,27 @@ NEIGHBOURS = 200
 _BLOCK = 2048
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What both passes ask of every article, worked out once: headline-only, and when."""
+
+    short: np.ndarray  # fewer than SHORT_TEXT_WORDS words of text
+    times: np.ndarray  # publication time as a Unix timestamp, NaN when unknown
+
+
+def _facts(items: Sequence[Item]) -> _Facts:
+    return _Facts(
+        np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool),
+        np.array(
+            [it.published.timestamp() if it.published else math.nan for it in items],
+            dtype=float,
+        ),
+    )
+
+
 def _close_pairs(
     matrix: sparse.csr_matrix,
-    items: Sequence[Item],
+    facts: _Facts,
     threshold: float,
     headline_threshold: float,
     time_scale_days: float,
@@ -72,10 +91,7 @@ def _close_pairs(
     threshold / headline_threshold, and one threshold then serves the clustering.
     """
     n = matrix.shape[0]
-    times = np.array(
-        [it.published.timestamp() if it.published else math.nan for it in items], dtype=float
-    )
-    short = np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool)
+    times, short = facts.times, facts.short
     scale = threshold / headline_threshold if headline_threshold > 0 else 1.0
     floor = min(threshold, headline_threshold) if headline_threshold > 0 else threshold
     pairs: dict[tuple[int, int], float] = {}
@@ -157,7 +173,7 @@ def _average_link(n: int, pairs: dict[tuple[int, int], float], threshold: float)
 
 def _attach_loners(
     matrix: sparse.csr_matrix,
-    items: Sequence[Item],
+    facts: _Facts,
     labels: list[int],
     attach_threshold: float,
     time_scale_days: float,
@@ -186,11 +202,8 @@ def _attach_loners(
     weights = np.concatenate([np.full(len(m), 1.0 / len(m)) for m in stories])
     indicator = sparse.csr_matrix((weights, (rows, cols)), shape=(len(stories), n))
     centroids = normalize(indicator @ matrix).tocsr()
-    short = np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool)
+    short, times = facts.short, facts.times
     story_short = np.array([bool(short[m].all()) for m in stories], dtype=bool)
-    times = np.array(
-        [it.published.timestamp() if it.published else math.nan for it in items], dtype=float
-    )
     out = list(labels)
     local: dict[int, sparse.dia_matrix] = {}
     transposed = centroids.T.tocsc()
@@ -283,18 +296,18 @@ def group(
     except ValueError:  # no words at all (empty texts, only stop words)
         return [[i] for i in range(len(items))]
     matrix = combine(blocks)
-    pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
+    facts = _facts(items)
+    pairs = _close_pairs(matrix, facts, threshold, headline_threshold, time_scale_days)
     labels = _average_link(len(items), pairs, threshold)
-    short = np.array([len(it.text.split()) < SHORT_TEXT_WORDS for it in items], dtype=bool)
-    if by_story and short.any() and len(set(labels)) < len(labels):
+    if by_story and facts.short.any() and len(set(labels)) < len(labels):
         # Headlines again, weighed by how many first-pass stories use each term.
-        matrix = combine(weigh_by_story(blocks, labels, short))
-        pairs = _close_pairs(matrix, items, threshold, headline_threshold, time_scale_days)
+        matrix = combine(weigh_by_story(blocks, labels, facts.short))
+        pairs = _close_pairs(matrix, facts, threshold, headline_threshold, time_scale_days)
         labels = _average_link(len(items), pairs, threshold)
     attach = threshold if attach_threshold is None else attach_threshold
     if attach > 0:
         idf = np.concatenate([b.idf for b in blocks])
-        labels = _attach_loners(matrix, items, labels, attach, time_scale_days, idf)
+        labels = _attach_loners(matrix, facts, labels, attach, time_scale_days, idf)
     groups: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
         groups.setdefault(label, []).append(index)
