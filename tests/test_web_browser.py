@@ -320,8 +320,11 @@ def test_keyboard_only_reader_saves_with_enter_and_never_unsubscribes_by_it(
 
 
 def _story(page: sync_api.Page, headline: str) -> sync_api.Locator:
-    """The story block with this headline (other blocks name it in their merge menus)."""
-    return page.locator(".story").filter(has=page.locator(".headline", has_text=headline))
+    """The story block with this headline, its list of articles opened (other blocks name it
+    in their merge menus, so it is found by its headline)."""
+    story = page.locator(".story").filter(has=page.locator(".headline", has_text=headline))
+    story.locator("details.members-list > summary").click()
+    return story
 
 
 def test_editor_merges_two_stories_then_splits_one_out_again(
@@ -333,14 +336,12 @@ def test_editor_merges_two_stories_then_splits_one_out_again(
     page.click("table a >> nth=0")
     edition_url = page.url
     homes = _story(page, "New homes")
-    homes.locator("details.members-list > summary").click()
     homes.locator("select[name=into]").select_option(label="Trams approved")
     homes.get_by_role("button", name="Merge").click()
     assert "joined the story of article" in page.locator("main").inner_text()
     page.goto(edition_url)
     assert page.locator(".story .headline").count() == 2
     trams = _story(page, "Trams approved")
-    trams.locator("details.members-list > summary").click()
     assert "2 articles in this story" in trams.inner_text()
     # On a phone the story's controls fit the screen.
     page.set_viewport_size({"width": 390, "height": 844})
@@ -353,6 +354,5 @@ def test_editor_merges_two_stories_then_splits_one_out_again(
     page.goto(edition_url)
     assert page.locator(".story .headline").count() == 3
     homes = _story(page, "New homes")
-    homes.locator("details.members-list > summary").click()
     homes.get_by_role("button", name="Let grouping decide").click()
     assert "grouping places article" in page.locator("main").inner_text().lower()

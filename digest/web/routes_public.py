@@ -66,19 +66,18 @@ def _check_inbox(request: Request, text: str) -> Response:
     return render(request, "message.html", {"title": "Check your inbox", "text": text})
 
 
-def _intake(
-    request: Request,
-    form: Any,
-    newsletter: str,
-    title: str,
-    template: str,
-    done: Response,
-    what: str,
-) -> str | Response:
-    """The address a public form was sent with, or the answer to give instead: `done` for a bot
-    (the honeypot) or an address already mailed enough this hour, the form again for an address
-    that is not one, 429 past the per-client limit."""
+async def _intake(
+    request: Request, newsletter: str, template: str, answer: str, what: str
+) -> tuple[Any, str, Response] | Response:
+    """A public form's fields, its address and the one answer it gives (`answer`, with
+    `{title}` for the newsletter's), or the response to give instead: the same answer for a
+    bot (the honeypot) or an address already mailed enough this hour, the form again for an
+    address that is not one, 429 past the per-client limit. The form token is checked first."""
+    title = _newsletter_or_404(request, newsletter)
     st = state(request)
+    form = await request.form()
+    _check_form_token(request, str(form.get("form_token", "")), newsletter)
+    done = _check_inbox(request, answer.format(title=title))
     if form.get("website"):  # the honeypot: people never see it, bots fill it in
         return done
     try:
@@ -90,7 +89,7 @@ def _intake(
         raise HTTPException(status_code=429, detail=f"too many {what} from your address; try later")
     if not st.subscribe_by_address.hit(email):
         return done  # list-bombing guard: no more mail to this address for now, and say nothing
-    return email
+    return form, email, done
 
 
 @router.get("/subscribe/{newsletter}")
@@ -102,17 +101,15 @@ def subscribe_page(request: Request, newsletter: str) -> Response:
 @router.post("/subscribe/{newsletter}")
 async def subscribe(request: Request, newsletter: str) -> Response:
     """Record a pending subscription and email the confirm link; the same answer every time."""
-    title = _newsletter_or_404(request, newsletter)
     st = state(request)
-    form = await request.form()
-    _check_form_token(request, str(form.get("form_token", "")), newsletter)
-    done = _check_inbox(
-        request, f"If the address is right, an email to confirm your subscription to {title} "
-        "is on its way.",
+    taken = await _intake(
+        request, newsletter, "subscribe.html",
+        "If the address is right, an email to confirm your subscription to {title} is on its way.",
+        "sign-ups",
     )  # fmt: skip
-    email = _intake(request, form, newsletter, title, "subscribe.html", done, "sign-ups")
-    if isinstance(email, Response):
-        return email
+    if isinstance(taken, Response):
+        return taken
+    form, email, done = taken
     name = str(form.get("name", ""))[:200]
 
     def work() -> None:
@@ -138,17 +135,15 @@ def manage_page(request: Request, newsletter: str) -> Response:
 @router.post("/manage/{newsletter}")
 async def manage(request: Request, newsletter: str) -> Response:
     """Email the preferences link to a member; the same answer whether or not they are one."""
-    title = _newsletter_or_404(request, newsletter)
     st = state(request)
-    form = await request.form()
-    _check_form_token(request, str(form.get("form_token", "")), newsletter)
-    done = _check_inbox(
-        request, f"If this address gets {title}, an email with a link to your preferences "
-        "is on its way.",
+    taken = await _intake(
+        request, newsletter, "manage.html",
+        "If this address gets {title}, an email with a link to your preferences is on its way.",
+        "requests",
     )  # fmt: skip
-    email = _intake(request, form, newsletter, title, "manage.html", done, "requests")
-    if isinstance(email, Response):
-        return email
+    if isinstance(taken, Response):
+        return taken
+    _, email, done = taken
 
     def work() -> None:
         with st.app.engine.connect() as conn:
