@@ -368,7 +368,7 @@ def send_test_copy(
     prepared: PreparedEdition = replace(prepare(app, edition), test=True)
     from digest.email.preview import reader
 
-    recipient = replace(reader(app, edition, None), email=normalise_email(to), name="")
+    recipient = reader(app, edition, None)._replace(email=normalise_email(to), name="")
     mailer = create_mailer(app.settings.provider, app.settings, app.clock)
     try:
         [result] = mailer.send(prepared, [recipient])

@@ -1,6 +1,8 @@
 """Signed tokens for the links in emails: unguessable, unforgeable, key rotation built in.
 
-Each kind of link has its own salt, so a token for one purpose never works for another.
+Each kind of link has its own salt, so a token for one purpose never works for another, with
+one exception: an unsubscribe token also opens that reader's preferences page for its list.
+Both let the holder leave the list, and a send then signs one token per reader, not two.
 Unsubscribe and preferences tokens never expire; confirm tokens do.
 """
 
@@ -40,10 +42,9 @@ class LinkSigner:
         self._confirm = URLSafeTimedSerializer(
             ordered, salt="digest.confirm", signer_kwargs=_SIGNER
         )
-        # A send signs two tokens per reader: the derived keys and the HMAC states are made
-        # once here, not per token (itsdangerous derives the key again on every dumps).
+        # A send signs a token per reader: the derived key and the HMAC state are made once
+        # here, not per token (itsdangerous derives the key again on every dumps).
         self._unsubscribe_mac = _mac(self._unsubscribe)
-        self._preferences_mac = _mac(self._preferences)
 
     def __repr__(self) -> str:
         return "LinkSigner(<keys hidden>)"
@@ -56,12 +57,6 @@ class LinkSigner:
         """unsubscribe_token for one list and edition, as a fast function of the subscriber id."""
         tail = "," + json.dumps(list_name, ensure_ascii=False) + "," + str(int(edition_id)) + "]"
         return _fast_tokens(self._unsubscribe_mac, tail)
-
-    def preferences_tokens(self, list_name: str) -> Callable[[int], str]:
-        """preferences_token for one list, as a fast function of the subscriber id."""
-        return _fast_tokens(
-            self._preferences_mac, "," + json.dumps(list_name, ensure_ascii=False) + "]"
-        )
 
     def read_unsubscribe(self, token: str) -> tuple[int, str, int]:
         """(subscriber id, list, edition id) from a token; InvalidToken says nothing more."""
@@ -76,12 +71,14 @@ class LinkSigner:
         return str(self._preferences.dumps([subscriber_id, list_name]))
 
     def read_preferences(self, token: str) -> tuple[int, str]:
-        """(subscriber id, list) from a preferences token; InvalidToken otherwise."""
+        """(subscriber id, list) from a preferences or unsubscribe token; InvalidToken else."""
         try:
             sub, list_name = self._preferences.loads(token)
             return int(sub), str(list_name)
         except (BadSignature, ValueError, TypeError):
-            raise InvalidToken("invalid or expired link") from None
+            pass
+        sub, list_name, _ = self.read_unsubscribe(token)
+        return sub, list_name
 
     def confirm_token(self, subscriber_id: int, list_name: str) -> str:
         """A token for the double opt-in link; it carries its issue time and expires."""

@@ -74,10 +74,18 @@ def test_tampered_truncated_wrong_key_and_cross_purpose_tokens_are_refused() -> 
             signer.read_unsubscribe(candidate)
         messages.add(str(info.value))
     assert messages == {"invalid or expired link"}  # says nothing about which part failed
-    with pytest.raises(InvalidToken):
-        signer.read_preferences(token)
+    for candidate in bad:
+        with pytest.raises(InvalidToken):
+            signer.read_preferences(candidate)
+    # An edition's unsubscribe token also opens the preferences page (both let the reader
+    # leave); nothing else crosses purposes.
+    assert signer.read_preferences(token) == (5, "weekly")
     with pytest.raises(InvalidToken):
         signer.read_unsubscribe(signer.preferences_token(5, "weekly"))
+    with pytest.raises(InvalidToken):
+        signer.read_preferences(signer.confirm_token(5, "weekly"))
+    with pytest.raises(InvalidToken):
+        signer.read_confirm(token, timedelta(days=1))
 
 
 def test_confirm_tokens_expire() -> None:

@@ -150,7 +150,7 @@ def test_leaving_and_rejoining_from_the_preferences_page(app: App, client: TestC
     with app.engine.connect() as conn:
         assert conn.execute(select(Membership.status)).scalar_one() == "unsubscribed"
     assert client.get("/preferences/forged").status_code == 400
-    other = app.signer.unsubscribe_token(sub_id, "weekly", 1)  # another kind of token
+    other = app.signer.confirm_token(sub_id, "weekly")  # another kind of token
     assert client.get(f"/preferences/{other}").status_code == 400
 
 

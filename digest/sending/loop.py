@@ -138,15 +138,17 @@ def run_send(
             summary.resent_uncertain = decisions.resend_uncertain(conn, edition.edition_id, now())
     counts_lock = threading.Lock()
 
+    # One signed token per reader for both links: an unsubscribe token also opens the
+    # reader's preferences page (see subscribers.tokens).
     token = signer.unsubscribe_tokens(edition.newsletter, edition.edition_id)
-    prefs_token = signer.preferences_tokens(edition.newsletter)
+    leave, manage = f"{base_url}/u/", f"{base_url}/preferences/"
     still_member = deliverable(edition.newsletter)
 
-    def unsubscribe_url(subscriber_id: int) -> str:
-        return f"{base_url}/u/{token(subscriber_id)}"
-
-    def preferences_url(subscriber_id: int) -> str:
-        return f"{base_url}/preferences/{prefs_token(subscriber_id)}"
+    def recipient(c: deliveries.Claimed) -> Recipient:
+        signed = token(c.subscriber_id)
+        return Recipient(
+            c.delivery_id, c.subscriber_id, c.email, c.name, leave + signed, manage + signed
+        )
 
     def stopping() -> bool:
         """A signal, or another thread's end: claim nothing more."""
@@ -242,18 +244,7 @@ def run_send(
             bucket.put_back(size - len(copies))
         if not claimed:
             return when_none(conn, after, pending)
-        batch = [
-            Recipient(
-                c.delivery_id,
-                c.subscriber_id,
-                c.email,
-                c.name,
-                unsubscribe_url(c.subscriber_id),
-                preferences_url(c.subscriber_id),
-            )
-            for c in claimed
-            if c.delivery_id in copies
-        ]
+        batch = [recipient(c) for c in claimed if c.delivery_id in copies]
         attempts = {c.delivery_id: c.attempts for c in claimed}
         done: Counter[str] = Counter(skipped=len(gone))
         if stopping():  # asked to stop while claiming: these were never handed over

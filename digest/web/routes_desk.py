@@ -306,7 +306,7 @@ async def test_send(request: Request, edition_id: int) -> Response:
 
     def work() -> str:
         prepared = replace(prepare(st.app, edition), test=True)  # [TEST], never a delivery
-        recipient = replace(_sample(request, edition), email=user.email, name=user.username)
+        recipient = _sample(request, edition)._replace(email=user.email, name=user.username)
         mailer = create_mailer(st.app.settings.provider, st.app.settings, st.app.clock)
         try:
             results = mailer.send(prepared, [recipient])
