@@ -165,23 +165,21 @@ def run_send(
         if hooks.progress and settled_now:
             hooks.progress(settled_now)
 
-    def when_none(conn: Connection, after: int, pending: bool) -> int | None:
+    def when_none(conn: Connection, after: int) -> int | None:
         """Nothing claimed after `after`: where to look next, or None when all is done."""
-        if pending:
-            # Rows another worker is claiming this instant are skipped, not gone: wait for
-            # them to be settled one way or the other before calling it done.
-            stop.wait(0.02)
-            return 0
         if settled is not None and not settled(worker):  # it may plan the rest itself
             stop.wait(0.05)  # more readers are being planned: they come after `after`
             return after
         if after:
             return 0  # look again from the start, for rows that went back to pending
         with conn.begin():
-            # The last step of planning may have landed since the look for pending rows.
+            # Counted after `settled`: the last step of planning is in these counts.
             found = deliveries.counts(conn, edition.edition_id)
             due = deliveries.next_due(conn, edition.edition_id) if found.get("retrying") else None
         if found.get("pending"):
+            # Rows another worker is claiming this instant are skipped, not gone: wait for
+            # them to be settled one way or the other before calling it done.
+            stop.wait(0.02)
             return 0
         if due is None:
             return None
@@ -216,9 +214,6 @@ def run_send(
             claimed = deliveries.claim(
                 conn, edition.edition_id, worker, size, now(), after, still=still_member
             )
-            pending = not claimed and not after
-            if pending:
-                pending = bool(deliveries.counts(conn, edition.edition_id).get("pending"))
             gone = [c.delivery_id for c in claimed if not c.deliverable]
             reasons.update(
                 dict.fromkeys(gone, "left the list (unsubscribed, suppressed or erased)")
@@ -243,7 +238,7 @@ def run_send(
         if len(copies) < size:  # tokens are spent only on messages that go
             bucket.put_back(size - len(copies))
         if not claimed:
-            return when_none(conn, after, pending)
+            return when_none(conn, after)
         batch = [recipient(c) for c in claimed if c.delivery_id in copies]
         attempts = {c.delivery_id: c.attempts for c in claimed}
         done: Counter[str] = Counter(skipped=len(gone))

@@ -109,51 +109,44 @@ def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) 
         else ', "headers": {"List-Unsubscribe": %s, "List-Unsubscribe-Post": '
         '"List-Unsubscribe=One-Click"}'
     )
-    # The substitution keys in slot order (text part, then HTML part), with %s for values.
+    # One reader's JSON, with %s for the values: the substitution keys in slot order (text
+    # part, then HTML part), the delivery id, then the headers.
     row = (
         '{"to": [%s], "substitutions": {'
         + ", ".join(_quote(_text_key(k)) + ": %s" for k in _SLOTS)
         + ", "
         + ", ".join(_quote(_html_key(k)) + ": %s" for k in _SLOTS)
         + '}, "custom_args": {"digest_delivery_id": "%d"}'
+        + tail
+        + "}"
     )
+    other = f", <{mailto}>"
     parts = []
     for r in batch:
-        values = r.slot_values()
-        first = values["first_name"]
-        email = values["email"]
-        url = values["unsubscribe_url"]
-        prefs = values["preferences_url"]
-        name = r.name
+        # Recipient.slot_values, without a dict per reader.
+        name, email, url = r.name, r.email, r.unsubscribe_url
+        prefs = r.preferences_url or url
+        words = name.split()
+        first = words[0] if words else "there"
         if name:
             # _name without its regex when nothing in the name needs cleaning (the usual case).
             simple = name.isprintable() and ";" not in name and "," not in name
-            name = " ".join(name.split()) if simple else _name(name)
-        quoted_email = _quote(email)
+            name = " ".join(words) if simple else _name(name)
+        q_email = _quote(email)
         to = (
-            f'{{"email": {quoted_email}, "name": {_quote(name)}}}'
-            if name
-            else f'{{"email": {quoted_email}}}'
+            f'{{"email": {q_email}, "name": {_quote(name)}}}' if name else f'{{"email": {q_email}}}'
         )
-        quoted_first = _quote(first)
-        quoted_url = _quote(url)
-        quoted_prefs = quoted_url if prefs == url else _quote(prefs)
-        item = row % (
-            to,
-            quoted_first,
-            quoted_email,
-            quoted_url,
-            quoted_prefs,
-            # Values with nothing to escape (most of them) are not escaped again.
-            _quote(html.escape(first)) if _SPECIAL(first) else quoted_first,
-            _quote(html.escape(email)) if _SPECIAL(email) else quoted_email,
-            _quote(html.escape(url)) if _SPECIAL(url) else quoted_url,
-            _quote(html.escape(prefs)) if _SPECIAL(prefs) else quoted_prefs,
-            int(r.delivery_id),
+        quoted = (_quote(first), q_email, _quote(url), _quote(prefs))
+        # The HTML part's values are escaped; most have nothing to escape, and are not.
+        escaped = (
+            tuple(_quote(html.escape(v)) for v in (first, email, url, prefs))
+            if _SPECIAL(first + email + url + prefs)
+            else quoted
         )
+        values: tuple[str | int, ...] = (to, *quoted, *escaped, int(r.delivery_id))
         if tail:
-            item += tail % _quote(f"<{url}>, <{mailto}>")
-        parts.append(item + "}")
+            values += (_quote(f"<{url}>{other}"),)
+        parts.append(row % values)
     return "[" + ", ".join(parts) + "]"
 
 
