@@ -1,8 +1,8 @@
 """Import 1,000,000 generated subscribers, then stream the list's recipients; print figures.
 
 The file has 5% invalid addresses, 2% duplicates and 1% suppressed addresses. Each step runs
-in a child process so its peak RSS is its own. PostgreSQL runs too when
-DIGEST_BENCH_POSTGRES_URL (or DIGEST_TEST_POSTGRES_URL) is set.
+in a child process so its peak RSS is its own. PostgreSQL runs too where a server is found
+(see bench.postgres).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench.postgres import server_url
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ROWS = int(os.environ.get("DIGEST_BENCH_SUBSCRIBERS", "1000000"))
@@ -142,9 +144,7 @@ def main() -> None:
         url = f"sqlite:///{folder / 'bench.db'}"
         _child("import", url, str(csv_path), str(folder / "suppress.txt"))
         _child("recipients", url)
-        pg = os.environ.get("DIGEST_BENCH_POSTGRES_URL") or os.environ.get(
-            "DIGEST_TEST_POSTGRES_URL"
-        )
+        pg = server_url()
         if pg:
             print("PostgreSQL:")
             schema, pg_url = _pg_schema(pg)
