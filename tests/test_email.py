@@ -206,7 +206,7 @@ def test_copy_then_check_templates(tmp_path: Path) -> None:
 
 def test_variants_render_once_per_set_of_sections() -> None:
     content = sample_edition()
-    renderer = VariantRenderer(template_env(), content, CONTEXT)
+    renderer = VariantRenderer(content, lambda c: render_edition(template_env(), c, CONTEXT))
     full = renderer.render(None)
     assert renderer.render(["transit", "housing", "sports"]) is full
     transit = renderer.render(["transit"])

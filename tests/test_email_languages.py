@@ -166,7 +166,9 @@ def test_each_variant_names_a_story_it_carries(content) -> None:  # type: ignore
     assert top.headline not in copy.subject
     assert any(h in copy.subject for h in carried)
     assert not any(h in copy.preheader for h in carried if h in copy.subject)
-    renderer = VariantRenderer(template_env(), content, multilingual.CONTEXT)
+    renderer = VariantRenderer(
+        content, lambda c: render_edition(template_env(), c, multilingual.CONTEXT)
+    )
     assert renderer.subject(others) == copy.subject
     assert renderer.subject(None) == content.subject
 

@@ -14,11 +14,13 @@ from functools import partial
 from typing import Any
 
 from digest.core.app import App
+from digest.core.resources import templates_dir
 from digest.core.scripts import direction
-from digest.email.checks import check_email
+from digest.editions.build import EditionContent
 from digest.email.inlined import cached_inline
 from digest.email.message import PreparedEdition
-from digest.email.render import VariantRenderer, render_edition
+from digest.email.render import RenderedEdition, VariantRenderer, render_edition
+from digest.email.rendered import Made, cached_render
 from digest.store.editions import EditionRow
 
 log = logging.getLogger(__name__)
@@ -43,16 +45,42 @@ def inliner(app: App) -> Callable[[str], str]:
     return partial(cached_inline, folder=app.settings.home / "cache" / "inlined")
 
 
+def render(app: App, edition: EditionRow, content: EditionContent, check: bool = False) -> Made:
+    """`content` (the edition or a variant of it) rendered for the edition's readers, and with
+    `check` the email checks' notes; read from HOME/cache/rendered when rendered before."""
+    s = app.settings
+    context = email_context(app, edition)
+
+    def make() -> Made:
+        rendered = render_edition(app.templates, content, context, inliner(app))
+        return rendered, (_notes(app, rendered) if check else [])
+
+    user = s.templates_dir
+    if user is not None and not user.is_dir():
+        return make()  # app.templates says what is wrong with the folder
+    roots = ([user] if user else []) + [templates_dir()]
+    keyed = {**context, "_notes": [check, s.email.clip_warning_kb]}
+    return cached_render(s.home / "cache" / "rendered", content, keyed, roots, make)
+
+
+def _notes(app: App, rendered: RenderedEdition) -> list[str]:
+    """What the email checks find in a rendering (the preview shows the same)."""
+    from digest.email.checks import check_email  # lxml: loaded only when rendering
+
+    s = app.settings
+    sample = {name: f"{s.base_url}/u/x" for name in rendered.html.slots}
+    found = check_email(rendered.html.fill(sample), s.base_url, s.email.clip_warning_kb)
+    return [str(f) for f in found]
+
+
 def prepare(app: App, edition: EditionRow) -> PreparedEdition:
     """Render the edition once and gather what every recipient's message shares."""
     s = app.settings
     nl = s.newsletter(edition.newsletter)
-    context = email_context(app, edition)
-    rendered = render_edition(app.templates, edition.content, context, inliner(app))
+    rendered, notes = render(app, edition, edition.content, check=True)
     # The checks an editor sees in the preview, logged again here for unattended sends.
-    sample = {name: f"{s.base_url}/u/x" for name in rendered.html.slots}
-    for finding in check_email(rendered.html.fill(sample), s.base_url, s.email.clip_warning_kb):
-        log.warning("edition %s of %s: %s", edition.number, edition.newsletter, finding)
+    for note in notes:
+        log.warning("edition %s of %s: %s", edition.number, edition.newsletter, note)
     return PreparedEdition(
         edition_id=edition.id,
         newsletter=edition.newsletter,
@@ -74,9 +102,7 @@ def variants_of(
     Each distinct set of sections is rendered (and inlined) once per send, on first use; a
     reader whose topics cover every section gets `full` itself. None: no section is theirs.
     """
-    renderer = VariantRenderer(
-        app.templates, edition.content, email_context(app, edition), inliner(app)
-    )
+    renderer = VariantRenderer(edition.content, lambda c: render(app, edition, c)[0])
     everything = renderer.key(None)
     made: dict[tuple[str, ...], PreparedEdition | None] = {}
     lock = threading.Lock()

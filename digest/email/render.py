@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from digest.core.slots import SlotTemplate
-from digest.core.templating import render_template
 from digest.editions.build import EditionContent, preheader, ranked_stories
+
+if TYPE_CHECKING:
+    import jinja2
 
 HTML_TEMPLATE = "email/digest.html"
 TEXT_TEMPLATE = "email/digest.txt"
@@ -58,6 +58,10 @@ def render_edition(
 
     `inline` does the inlining: `inline_css`, or one that keeps results (digest.email.inlined).
     """
+    # Imported here: a send that finds its edition rendered (digest.email.rendered) never
+    # loads Jinja2 and the filters' libraries.
+    from digest.core.templating import render_template
+
     ctx = {**DEFAULT_CONTEXT, **context, "edition": content}
     html = inline(render_template(env, HTML_TEMPLATE, ctx))
     text = render_template(env, TEXT_TEMPLATE, ctx)
@@ -85,21 +89,15 @@ def variant(content: EditionContent, topics: Iterable[str] | None) -> EditionCon
 class VariantRenderer:
     """Renders an edition once per variant (the set of sections a reader gets), on demand.
 
-    Readers whose topics cover every section share the full render; premailer runs once per
-    distinct set of sections, never per reader.
+    Readers whose topics cover every section share the full render; `render` (of an edition's
+    content) runs once per distinct set of sections, never per reader.
     """
 
     def __init__(
-        self,
-        env: jinja2.Environment,
-        content: EditionContent,
-        context: dict[str, Any],
-        inline: Callable[[str], str] = inline_css,
+        self, content: EditionContent, render: Callable[[EditionContent], RenderedEdition]
     ) -> None:
-        self.env = env
         self.content = content
-        self.context = context
-        self.inline = inline
+        self._render = render
         self._cache: dict[tuple[str, ...], RenderedEdition] = {}
 
     def key(self, topics: Iterable[str] | None) -> tuple[str, ...]:
@@ -112,8 +110,7 @@ class VariantRenderer:
         if not key:
             return None
         if key not in self._cache:
-            chosen = variant(self.content, key)
-            self._cache[key] = render_edition(self.env, chosen, self.context, self.inline)
+            self._cache[key] = self._render(variant(self.content, key))
         return self._cache[key]
 
     def subject(self, topics: Iterable[str] | None = None) -> str:

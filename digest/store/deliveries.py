@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -217,14 +217,16 @@ def claim(
             .values(values)
             .returning(*wanted)
         ).all()
-        return sorted(Claimed(r[0], r[1], r[2], r[3] or "", bool(r[4]), r[5]) for r in rows)
-    ids = list(
+        return sorted(_claimed(rows))
+    ids = (
         conn.execute(
             update(Delivery)
             .where(Delivery.id.in_(pick.scalar_subquery()), Delivery.status == "pending")
             .values(values)
             .returning(Delivery.id)
-        ).scalars()
+        )
+        .scalars()
+        .all()
     )
     if not ids:
         return []
@@ -235,7 +237,11 @@ def claim(
         .where(among(conn, Delivery.id, ids))
         .order_by(Delivery.id)
     ).all()
-    return [Claimed(r[0], r[1], r[2], r[3] or "", bool(r[4]), r[5]) for r in rows]
+    return _claimed(rows)
+
+
+def _claimed(rows: Sequence[Any]) -> list[Claimed]:
+    return [Claimed(d, s, e, n or "", bool(ok), a) for d, s, e, n, ok, a in rows]
 
 
 def release(conn: Connection, ids: Sequence[int], worker: str, now: datetime) -> None:
