@@ -5,6 +5,7 @@ context or a template file renders again; a damaged entry is made again."""
 from __future__ import annotations
 
 import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,15 +98,24 @@ def test_the_key_covers_edition_context_and_every_template_file(
     assert render_key(draft.content, context, roots) not in (key, edited)
 
 
-def test_a_send_after_a_preview_loads_no_template_or_css_library(
-    config_file: Path, db_url: str, tmp_path: Path
+@pytest.mark.parametrize("rendered_by", ["preview", "approve"])
+def test_a_send_after_a_preview_or_an_approval_loads_no_template_or_css_library(
+    config_file: Path, db_url: str, tmp_path: Path, isolated: Path, rendered_by: str
 ) -> None:
     cfg = ["--config", str(config_file), "--database-url", db_url]
     runner = CliRunner()
-    for args in (["ingest", str(FIXTURES / "articles")], ["subscribers", "add", "a@example.com",
-                 "--list", "weekly"], ["preview", "weekly"]):  # fmt: skip
+
+    def run(*args: str) -> None:
         result = runner.invoke(cli, [*cfg, *args], catch_exceptions=False)
         assert result.exit_code == 0, result.output
+
+    run("ingest", str(FIXTURES / "articles"))
+    run("subscribers", "add", "a@example.com", "--list", "weekly")
+    run("preview", "weekly")  # makes the draft, and renders it
+    if rendered_by == "approve":
+        shutil.rmtree(isolated / "cache" / "rendered")
+        run("edition", "approve", "weekly")
+        assert list((isolated / "cache" / "rendered").glob("*.json"))
     probe = (
         "import atexit, sys\n"
         "heavy = ('jinja2', 'premailer', 'cssutils', 'lxml', 'nh3')\n"

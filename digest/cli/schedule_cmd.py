@@ -20,6 +20,7 @@ from digest.editions.timeline import timeline
 from digest.pipeline import send as send_edition
 from digest.schedule.scheduler import job_overview
 from digest.schedule.scheduler import run as run_scheduler
+from digest.store.editions import EditionRow
 
 
 def _actor() -> str:
@@ -103,10 +104,13 @@ def show(state: State, newsletter: str, number: int | None) -> None:
         c.print(table)
 
 
-def _move(state: State, newsletter: str, number: int | None, action: str, reason: str) -> None:
+def _move(
+    state: State, newsletter: str, number: int | None, action: str, reason: str
+) -> EditionRow:
     app = state.app()
     e, status = act(app, newsletter, number, action, _actor(), reason)
     console().print(f"edition {e.number} of {newsletter} is now {status}")
+    return e
 
 
 @edition.command()
@@ -120,7 +124,12 @@ def approve(state: State, newsletter: str, number: int | None, send_now: bool, r
 
     Example: digest edition approve weekly 3 --send-now
     """
-    _move(state, newsletter, number, "approve", reason)
+    e = _move(state, newsletter, number, "approve", reason)
+    from digest.email.prepare import prepare  # the mail stack, for this command only
+
+    # Rendered now: the email checks speak before the send time (as warnings), and the send
+    # reads this rendering instead of making it again (digest.email.rendered).
+    prepare(state.app(), e)
     if send_now:
         report = send_edition(state.app(), newsletter, actor=_actor())
         console().print(f"sent to {report.counts.get('sent', 0)} subscribers")
