@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from bench import draft, extraction, ingest, render, send, stories, subscribers, summaries, web
+from bench import (
+    commands,
+    draft,
+    extraction,
+    ingest,
+    render,
+    send,
+    stories,
+    subscribers,
+    summaries,
+    web,
+)
 
 
 def main() -> None:
     """Run the benchmarks in turn."""
+    commands.main()
     render.main()
     extraction.main()
     summaries.main()
