@@ -17,18 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-TOML = """
-base_url = "https://news.example.com"
-secret_key = "bench-secret"
-[sender]
-name = "Bench Weekly"
-email = "weekly@news.example.com"
-postal_address = "1 Sample Street"
-[newsletters.weekly]
-title = "Bench Weekly"
-tags = ["transit"]
-"""
-
+from bench.send import TOML
 
 # The installed `digest` script, as a user runs it.
 DIGEST = str(Path(sys.executable).parent / "digest")

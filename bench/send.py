@@ -14,6 +14,7 @@ import html
 import json
 import os
 import resource
+import shutil
 import smtplib
 import subprocess
 import sys
@@ -215,16 +216,18 @@ main()
 """
 
 
-def startup(n: int = 2000, previewed: bool = False) -> None:
+def startup(n: int = 2000, previewed: bool = False, runs: int = 3) -> None:
     """CPU and peak memory of `digest send` from process start to its first request; with
-    `previewed`, after the edition was prepared once (as a preview, the desk or a test send
-    does), so its inlined HTML and compiled templates are in HOME/cache."""
+    `previewed`, after the edition was prepared once (as a preview, an approval on the command
+    line, the desk or a test send does), so its rendering is in HOME/cache. The lowest and the
+    median of `runs` sends of a fresh copy of the same database (noise only adds)."""
     from digest.email.prepare import prepare
     from digest.store import editions
 
     with fake_sendgrid() as url:
         home = Path(tempfile.mkdtemp())
-        app = make(home, f"sqlite:///{home / 'digest.db'}", url)
+        db = home / "digest.db"
+        app = make(home, f"sqlite:///{db}", url)
         fill(app, n)
         if previewed:
             with app.engine.connect() as conn:
@@ -232,16 +235,27 @@ def startup(n: int = 2000, previewed: bool = False) -> None:
             assert edition is not None
             prepare(app, edition)
         app.close()
+        pristine = db.read_bytes()
         out = home / "startup.txt"
-        env = {**_child_env(home, f"sqlite:///{home / 'digest.db'}", url), "BENCH_OUT": str(out)}
-        subprocess.run(
-            [sys.executable, "-c", _STARTUP], cwd=ROOT, env=env, capture_output=True, check=True
-        )
-        cpu, rss = (float(x) for x in out.read_text().split())
-    when = "after a preview" if previewed else "nothing prepared before"
+        env = {**_child_env(home, f"sqlite:///{db}", url), "BENCH_OUT": str(out)}
+        figures = []
+        for _ in range(runs):
+            db.write_bytes(pristine)
+            for extra in (home / "digest.db-wal", home / "digest.db-shm"):
+                extra.unlink(missing_ok=True)
+            if not previewed:  # what the run before kept would make this one warm
+                shutil.rmtree(home / "cache", ignore_errors=True)
+            subprocess.run(
+                [sys.executable, "-c", _STARTUP], cwd=ROOT, env=env, capture_output=True,
+                check=True,
+            )  # fmt: skip
+            figures.append(tuple(float(x) for x in out.read_text().split()))
+    cpus, rss = sorted(c for c, _ in figures), max(r for _, r in figures)
+    when = "after a preview or approval" if previewed else "nothing rendered before"
     print(
-        f"  start-up of `digest send` (process start to first request; {when}): "
-        f"{cpu:.2f} CPU-s, peak RSS {rss:.0f} MB (targets < 0.5 s, < 80 MB)"
+        f"  start-up of `digest send` (process start to first request; {when}): lowest "
+        f"{cpus[0]:.2f}, median {cpus[len(cpus) // 2]:.2f} CPU-s of {runs} runs, peak RSS "
+        f"{rss:.0f} MB (targets < 0.5 s, < 80 MB)"
     )
 
 
@@ -398,7 +412,7 @@ def _workers(base: str, n: int, joiners: int) -> tuple[list[float], list[int]]:
             home = Path(tempfile.mkdtemp())
             app = make(home, url, fake)
             fill(app, n)
-            env = {**_child_env(home, url, fake), "DIGEST_SEND__CONCURRENCY": "2"}
+            env = _child_env(home, url, fake)  # the default settings: one thread each
             outs = [home / f"cpu{i}.txt" for i in range(1 + joiners)]
             procs = [
                 subprocess.Popen(
@@ -522,6 +536,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.million:
         million(1_000_000)
         if args.postgres:
+            two_workers(args.postgres, 1_000_000)  # the second process's start-up amortised
             # The ledger is planned in steps while the workers send (digest.sending.planning).
             url, drop = postgres_url(args.postgres)
             try:

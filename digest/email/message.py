@@ -80,7 +80,7 @@ class PreparedEdition:
 class Recipient(NamedTuple):
     """One planned delivery: who, and the per-recipient values for the slots.
 
-    A named tuple: a send makes one per reader, and a frozen dataclass costs several times more.
+    A named tuple, like SendResult, since a send makes one for every reader.
     """
 
     delivery_id: int

@@ -1,6 +1,10 @@
-"""A rendered edition is kept by a hash of everything rendering reads: a send after a preview
-renders nothing (and loads no template or CSS library); any change to the edition, the
-context or a template file renders again; a damaged entry is made again."""
+"""What rendering keeps under HOME/cache, by a hash of its inputs.
+
+Inlined HTML: the same HTML is inlined once; a change misses; a home that cannot be written
+still sends (inlining every time). The rendered edition: a send after a preview or an approval
+renders nothing and loads no template or CSS library; any change to the edition, the context
+or a template file renders again; a damaged entry is made again.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,72 @@ from digest.cli import cli
 from digest.core.app import App
 from digest.core.resources import templates_dir
 from digest.email import prepare as prepare_module
+from digest.email import render
+from digest.email.inlined import cached_inline
 from digest.email.prepare import prepare
 from digest.email.rendered import render_key
 from digest.ingest.service import ingest_path
 from digest.pipeline import prepare_draft
 from digest.store.editions import EditionRow
 from tests.conftest import FIXTURES, NOW, write_article
+
+HTML = (
+    "<html><head><style>p { color: #123456 } @media (max-width: 600px) { p { margin: 0 } }"
+    "</style></head><body><p>Trams approved</p></body></html>"
+)
+
+
+@pytest.fixture
+def inlines(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every HTML that really went through premailer."""
+    seen: list[str] = []
+    real = render.inline_css
+
+    def counting(html: str) -> str:
+        seen.append(html)
+        return real(html)
+
+    monkeypatch.setattr(render, "inline_css", counting)
+    return seen
+
+
+def test_the_same_html_is_inlined_once(tmp_path: Path, inlines: list[str]) -> None:
+    first = cached_inline(HTML, tmp_path / "inlined")
+    assert 'style="color:#123456"' in first and "@media" in first
+    again = cached_inline(HTML, tmp_path / "inlined")
+    assert again == first and len(inlines) == 1
+    changed = cached_inline(HTML.replace("Trams", "Buses"), tmp_path / "inlined")
+    assert "Buses approved" in changed and len(inlines) == 2
+    assert len(list((tmp_path / "inlined").glob("*.html"))) == 2
+    assert not list((tmp_path / "inlined").glob("*.tmp"))  # written whole, then renamed
+
+
+def test_a_folder_that_cannot_be_written_still_inlines(tmp_path: Path, inlines: list[str]) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    out = cached_inline(HTML, blocked / "inlined")
+    assert 'style="color:#123456"' in out
+    assert cached_inline(HTML, blocked / "inlined") == out and len(inlines) == 2
+
+
+@pytest.fixture
+def draft(app: App, tmp_path: Path) -> EditionRow:
+    write_article(tmp_path / "arts", "a.md", title="Trams approved", date="-1d",
+                  tags=["transit"], body="The council approved two tram lines.")  # fmt: skip
+    ingest_path(app.engine, tmp_path / "arts", NOW)
+    return prepare_draft(app, "weekly", NOW)
+
+
+def test_a_send_after_a_preview_does_not_inline_again(
+    app: App, draft: EditionRow, inlines: list[str]
+) -> None:
+    first = prepare(app, draft)
+    assert len(inlines) == 1
+    second = prepare(app, draft)
+    assert len(inlines) == 1
+    assert second.rendered.html.parts == first.rendered.html.parts
+    assert list((app.settings.home / "cache" / "inlined").glob("*.html"))
+    assert list((app.settings.home / "cache" / "templates").iterdir())  # compiled templates
 
 
 @pytest.fixture
@@ -37,14 +101,6 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(prepare_module, "render_edition", counting)
     return seen
-
-
-@pytest.fixture
-def draft(app: App, tmp_path: Path) -> EditionRow:
-    write_article(tmp_path / "arts", "a.md", title="Trams approved", date="-1d",
-                  tags=["transit"], body="The council approved two tram lines.")  # fmt: skip
-    ingest_path(app.engine, tmp_path / "arts", NOW)
-    return prepare_draft(app, "weekly", NOW)
 
 
 def test_a_second_preparation_reads_the_rendering_and_its_notes(
