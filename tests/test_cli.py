@@ -78,6 +78,12 @@ def test_domain_errors_are_one_line_and_exit_1(cfg: list[str]) -> None:
     assert result.exit_code == 1
     assert "error: unknown newsletter 'nosuch'" in result.output
     assert "Traceback" not in result.output
+    # A newsletter that never had an edition says so in plain words, with what to do.
+    for args in (["send", "status", "weekly"], ["edition", "show", "weekly"]):
+        result = runner.invoke(cli, [*cfg, *args])
+        assert result.exit_code == 1, result.output
+        assert "error: weekly has no " in result.output and " any " not in result.output
+        assert "hint: `digest edition list weekly` shows its editions" in result.output
 
 
 def test_verbose_shows_the_traceback(cfg: list[str]) -> None:

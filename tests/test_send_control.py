@@ -175,6 +175,28 @@ def test_status_command_prints_json(
     assert json.loads(result.output)["control"] == "paused"
 
 
+def test_status_says_what_an_interrupted_send_needs_and_a_finished_one_is_done(
+    config_file: Path, tmp_path: Path, fake: FakeSendGrid, isolated: Path
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    app = _app(db_url, config_file, tmp_path, fake, 30)
+
+    def interrupt(n: int) -> None:  # Ctrl-C after the first batch, as far as the loop knows
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        send(app, "weekly", hooks=Hooks(progress=interrupt))
+    args = ["--config", str(config_file), "--database-url", db_url, "send", "status", "weekly"]
+    said = CliRunner().invoke(cli, args).output
+    assert "edition 1 of weekly: sending; 30 deliveries" in said
+    assert "20 not sent yet" in said and "`digest send weekly` resumes where it stopped" in said
+    assert send(app, "weekly").counts == {"sent": 30}
+    said = CliRunner().invoke(cli, args).output
+    assert "edition 1 of weekly: sent; 30 deliveries" in said
+    assert "not sent yet" not in said and "running" not in said
+    app.close()
+
+
 class Killed(BaseException):
     """Stands for SIGKILL: nothing after it runs, not even `except Exception`."""
 

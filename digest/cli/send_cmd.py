@@ -167,11 +167,15 @@ def status(
         click.echo("\n  ]\n}")
         return
     c = console()
-    c.print(
-        f"edition {st.edition.number} of {newsletter}: {st.state}; "
-        f"{st.total:,} deliveries, send control {st.control}"
-    )
+    c.print(f"edition {st.edition.number} of {newsletter}: {st.state}; {st.total:,} deliveries")
     c.print(_counts_table(st.counts))
+    left = st.counts.get("pending", 0) + st.counts.get("claimed", 0)
+    if str(st.edition.status) == "sending" and st.control == "running" and left:
+        c.print(
+            f"{left:,} not sent yet: a `digest send` that is running carries on; if none is "
+            f"(it was stopped, or its machine went down), `digest send {newsletter}` resumes "
+            "where it stopped"
+        )
     for n, row in enumerate(rows):
         if not n:
             click.echo("delivery\tstatus\temail\twhy")

@@ -56,8 +56,12 @@ def _edition(app: App, newsletter: str, number: int | None) -> EditionRow:
     with app.engine.connect() as conn:
         edition = editions.get_edition(conn, newsletter, number)
     if edition is None:
-        which = f"edition {number}" if number else "any edition"
-        raise DigestError(f"{newsletter} has no {which}", hint="`digest edition list` shows them")
+        found = f"has no edition {number}" if number else "has no editions yet"
+        raise DigestError(
+            f"{newsletter} {found}",
+            hint=f"`digest edition list {newsletter}` shows its editions; "
+            f"`digest preview {newsletter}` builds a draft",
+        )
     return edition
 
 
