@@ -69,6 +69,18 @@ def test_a_folder_that_cannot_be_written_still_inlines(tmp_path: Path, inlines: 
     assert cached_inline(HTML, blocked / "inlined") == out and len(inlines) == 2
 
 
+def test_a_write_cut_short_leaves_no_half_file(
+    tmp_path: Path, inlines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(self: Path, target: Path) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", full_disk)
+    out = cached_inline(HTML, tmp_path / "inlined")
+    assert 'style="color:#123456"' in out  # the work is done, only not kept
+    assert list((tmp_path / "inlined").iterdir()) == []
+
+
 @pytest.fixture
 def draft(app: App, tmp_path: Path) -> EditionRow:
     write_article(tmp_path / "arts", "a.md", title="Trams approved", date="-1d",

@@ -31,14 +31,16 @@ def read(path: Path) -> str | None:
 
 def write(path: Path, text: str) -> None:
     """Keep `text` at `path`, whole or not at all; then drop this folder's unused files."""
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)
         _clean(path.parent, path.suffix)
-    except OSError as exc:  # a read-only home: the work is done again next time
+    except OSError as exc:  # a read-only home or a full disk: the work is done again next time
         log.debug("%s not kept: %s", path, exc)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def _clean(folder: Path, suffix: str) -> None:
