@@ -163,7 +163,10 @@ def test_the_key_covers_edition_context_and_every_template_file(
     edited = render_key(draft.content, context, roots)
     assert edited != key
     (mine / "email" / "extra.html").write_text("")
-    assert render_key(draft.content, context, roots) not in (key, edited)
+    added = render_key(draft.content, context, roots)
+    assert added not in (key, edited)
+    (mine / "email" / "back-up").symlink_to(mine)  # a link back up is not walked into
+    assert render_key(draft.content, context, roots) == added
 
 
 @pytest.mark.parametrize("rendered_by", ["preview", "approve"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,20 @@ def render_key(content: EditionContent, context: Mapping[str, Any], roots: Seque
     h.update(json.dumps([content.to_json(), context], sort_keys=True, default=str).encode())
     for root in roots:
         h.update(b"\0root\0" + str(root).encode())
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        for path in _files(root):
             h.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
             h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def _files(root: Path) -> list[Path]:
+    """Every file under `root`, in a stable order; linked folders are not entered (a link
+    back up would never end), linked files are read like the others."""
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        found += [Path(folder) / n for n in sorted(names) if (Path(folder) / n).is_file()]
+    return found
 
 
 def cached_render(
