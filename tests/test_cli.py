@@ -236,10 +236,11 @@ def test_starting_a_command_imports_only_what_it_uses(tmp_path: Path) -> None:
     assert _imported("import digest.cli.send_cmd") == set()
     assert _imported("import digest.cli.subscribers_cmd") == set()
     # The mail stack (templates, CSS inlining) and rich's tables load for subscribers only when
-    # a confirmation goes out or a table is drawn.
+    # a confirmation goes out or a table is drawn; the importer and exporter with their commands.
     probe = (
         "import digest.cli.subscribers_cmd, sys\n"
-        "assert not {'premailer', 'jinja2', 'lxml', 'rich'} & set(sys.modules)"
+        "assert not {'premailer', 'jinja2', 'lxml', 'rich', 'subscribers.importer',\n"
+        "            'subscribers.export'} & set(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
     # They come with the commands that use them.

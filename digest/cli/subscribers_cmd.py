@@ -7,6 +7,7 @@ import sys
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import Connection
@@ -16,11 +17,12 @@ from digest.cli.root import State, cli
 from digest.core.text import counted
 from subscribers import ops
 from subscribers.errors import NotFound
-from subscribers.export import export_list
-from subscribers.importer import ImportInterrupted, ImportSummary, import_file, read_report
 from subscribers.models import Method, Status
 from subscribers.queries import count_members, counts, list_members
 from subscribers.suppression import suppress, unsuppress
+
+if TYPE_CHECKING:
+    from subscribers.importer import ImportSummary
 
 STATUSES = [s.value for s in Status]
 SHOWN_REJECTIONS = 10  # the first rejections are echoed; the report has them all
@@ -96,6 +98,10 @@ def import_(
 
     Example: digest subscribers import people.csv --list weekly --report rejected.csv
     """
+    # The importer (CSV reading, bulk writes) and the exporter load with their commands only:
+    # `subscribers add` starts without them.
+    from subscribers.importer import ImportInterrupted, import_file, read_report
+
     app = state.app()
     newsletter = app.settings.newsletter(list_name)
     report = report or default_report(app.settings.home, file, app.clock())
@@ -406,6 +412,8 @@ def export_(state: State, list_name: str, status: str | None, fmt: str, out: Pat
 
     Example: digest subscribers export --list weekly --out weekly.csv
     """
+    from subscribers.export import export_list
+
     app = state.app()
     with app.engine.connect() as conn:
         if out is None:

@@ -10,8 +10,6 @@ import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from digest.core.scripts import word_units
-
 WORDS_PER_MINUTE = 230
 
 _SPACE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
@@ -63,6 +61,10 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
 
 def word_count(text: str) -> int:
     """Words in the text; characters of Chinese, Japanese or Thai count two to a word."""
+    # Imported here: the scripts' patterns cost more to compile than commands that only
+    # format text (every command loads this module) should pay.
+    from digest.core.scripts import word_units
+
     return word_units(text)
 
 
