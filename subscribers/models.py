@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Column,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -17,13 +19,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from subscribers.sqltypes import NAMING, UTCDateTime
+from subscribers.tables import Tables
 
 
-class SubscribersBase(DeclarativeBase):
-    """Declarative base of this package; its metadata joins digest's in the migrations."""
+class SubscribersBase(Tables):
+    """Base of this package's tables; its metadata joins digest's in the migrations."""
 
     metadata = MetaData(naming_convention=NAMING)
 
@@ -57,17 +59,17 @@ class Subscriber(SubscribersBase):
 
     __tablename__ = "subscribers"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320))
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    email: ColumnElement[str] = Column(String(320), nullable=False)
     # The address lower-cased: what identity, duplicates and suppression are decided on.
-    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    email_key: ColumnElement[str] = Column(String(320), unique=True, nullable=False)
     # The ASCII domain, so domain suppressions are an indexed join.
     # (No index: only suppression checks join on it, and they probe the suppressions side.)
-    domain: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(200), default="")
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    domain: ColumnElement[str] = Column(String(255), nullable=False)
+    name: ColumnElement[str] = Column(String(200), default="", nullable=False)
+    attributes: ColumnElement[dict[str, Any]] = Column(JSON, default=dict, nullable=False)
+    created_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    updated_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class Membership(SubscribersBase):
@@ -83,17 +85,19 @@ class Membership(SubscribersBase):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    list_name: Mapped[str] = mapped_column(String(63))
-    status: Mapped[str] = mapped_column(String(16))
-    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    subscriber_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
+    )
+    list_name: ColumnElement[str] = Column(String(63), nullable=False)
+    status: ColumnElement[str] = Column(String(16), nullable=False)
+    status_changed_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    created_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
     # Who made the last status change (import, form, cli, api, link, webhook, ...).
-    status_source: Mapped[str] = mapped_column(String(32), default="")
+    status_source: ColumnElement[str] = Column(String(32), default="", nullable=False)
     # The edition whose unsubscribe link was used, so leaving can be attributed (no FK:
     # this package does not know digest's tables).
-    status_edition_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status_edition_id: ColumnElement[int | None] = Column(Integer, nullable=True)
 
 
 class Consent(SubscribersBase):
@@ -101,14 +105,14 @@ class Consent(SubscribersBase):
 
     __tablename__ = "consents"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    membership_id: Mapped[int] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), index=True
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    membership_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("memberships.id", ondelete="CASCADE"), index=True, nullable=False
     )
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    method: Mapped[str] = mapped_column(String(16))
-    ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
-    text: Mapped[str] = mapped_column(Text, default="")
+    at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    method: ColumnElement[str] = Column(String(16), nullable=False)
+    ip: ColumnElement[str | None] = Column(String(45), nullable=True)
+    text: ColumnElement[str] = Column(Text, default="", nullable=False)
 
 
 class MembershipEvent(SubscribersBase):
@@ -116,14 +120,14 @@ class MembershipEvent(SubscribersBase):
 
     __tablename__ = "membership_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    membership_id: Mapped[int] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), index=True
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    membership_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("memberships.id", ondelete="CASCADE"), index=True, nullable=False
     )
-    status: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(String(32), default="")
-    edition_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: ColumnElement[str] = Column(String(16), nullable=False)
+    source: ColumnElement[str] = Column(String(32), default="", nullable=False)
+    edition_id: ColumnElement[int | None] = Column(Integer, nullable=True)
+    at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class MembershipTopic(SubscribersBase):
@@ -131,10 +135,10 @@ class MembershipTopic(SubscribersBase):
 
     __tablename__ = "membership_topics"
 
-    membership_id: Mapped[int] = mapped_column(
-        ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True
+    membership_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True
     )
-    topic: Mapped[str] = mapped_column(String(63), primary_key=True)
+    topic: ColumnElement[str] = Column(String(63), primary_key=True)
 
 
 class Suppression(SubscribersBase):
@@ -152,10 +156,10 @@ class Suppression(SubscribersBase):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email_key: Mapped[str | None] = mapped_column(String(320), unique=True, nullable=True)
-    address_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    domain: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
-    reason: Mapped[str] = mapped_column(String(200), default="")
-    source: Mapped[str] = mapped_column(String(32), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    email_key: ColumnElement[str | None] = Column(String(320), unique=True, nullable=True)
+    address_hash: ColumnElement[str | None] = Column(String(64), unique=True, nullable=True)
+    domain: ColumnElement[str | None] = Column(String(255), unique=True, nullable=True)
+    reason: ColumnElement[str] = Column(String(200), default="", nullable=False)
+    source: ColumnElement[str] = Column(String(32), default="", nullable=False)
+    created_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)

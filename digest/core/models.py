@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -16,14 +18,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from subscribers.models import Subscriber
 from subscribers.sqltypes import NAMING, UTCDateTime
+from subscribers.tables import Tables
 
 
-class Base(DeclarativeBase):
-    """Declarative base of the pipeline's tables."""
+class Base(Tables):
+    """Base of the pipeline's tables (and the web app's)."""
 
     metadata = MetaData(naming_convention=NAMING)
 
@@ -34,26 +36,26 @@ class Article(Base):
     __tablename__ = "articles"
     __table_args__ = (Index("ix_articles_published_at", "published_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
     # The source's stable identity for the article (feed guid, canonical URL, or file path).
-    guid: Mapped[str] = mapped_column(String(2048), unique=True)
-    url: Mapped[str | None] = mapped_column(String(2048), index=True)
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    title: Mapped[str] = mapped_column(String(500))
-    author: Mapped[str | None] = mapped_column(String(200))
+    guid: ColumnElement[str] = Column(String(2048), unique=True, nullable=False)
+    url: ColumnElement[str | None] = Column(String(2048), index=True)
+    content_hash: ColumnElement[str] = Column(String(64), index=True, nullable=False)
+    title: ColumnElement[str] = Column(String(500), nullable=False)
+    author: ColumnElement[str | None] = Column(String(200))
     # As the source declared it (feed, page or HTTP header), e.g. 'en' or 'pt-BR'; None if not.
-    language: Mapped[str | None] = mapped_column(String(35))
-    source: Mapped[str] = mapped_column(String(200))
+    language: ColumnElement[str | None] = Column(String(35))
+    source: ColumnElement[str] = Column(String(200), nullable=False)
     # Who published it (a page's site name or host), when that is not the source itself: a
     # folder of pages from four sites is one source and four outlets. None: the source.
-    outlet: Mapped[str | None] = mapped_column(String(200))
-    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outlet: ColumnElement[str | None] = Column(String(200))
+    published_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
     # True when the source gave no date and we used the time we first saw the article.
-    published_guessed: Mapped[bool] = mapped_column(Boolean, default=False)
-    text: Mapped[str] = mapped_column(Text)
-    word_count: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_guessed: ColumnElement[bool] = Column(Boolean, default=False, nullable=False)
+    text: ColumnElement[str] = Column(Text, nullable=False)
+    word_count: ColumnElement[int] = Column(Integer, nullable=False)
+    created_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    updated_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class ArticleTag(Base):
@@ -61,10 +63,10 @@ class ArticleTag(Base):
 
     __tablename__ = "article_tags"
 
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    article_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
-    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+    tag: ColumnElement[str] = Column(String(100), primary_key=True, index=True)
 
 
 class Edition(Base):
@@ -73,22 +75,22 @@ class Edition(Base):
     __tablename__ = "editions"
     __table_args__ = (UniqueConstraint("newsletter", "number"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    newsletter: Mapped[str] = mapped_column(String(63))
-    number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))
-    subject: Mapped[str] = mapped_column(String(300))
-    preheader: Mapped[str] = mapped_column(String(300))
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    newsletter: ColumnElement[str] = Column(String(63), nullable=False)
+    number: ColumnElement[int] = Column(Integer, nullable=False)
+    status: ColumnElement[str] = Column(String(16), nullable=False)
+    subject: ColumnElement[str] = Column(String(300), nullable=False)
+    preheader: ColumnElement[str] = Column(String(300), nullable=False)
     # The edition's sections and stories as built (see digest.editions.build.Edition.to_json).
-    content: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    content: ColumnElement[dict[str, Any]] = Column(JSON, nullable=False)
+    created_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    updated_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    sent_at: ColumnElement[datetime | None] = Column(UTCDateTime())
     # The send time the scheduler built this edition for; None for editions made by hand.
-    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scheduled_for: ColumnElement[datetime | None] = Column(UTCDateTime())
     # When the content's candidate articles were last drawn: anything first seen (or dated)
     # after it was never in front of this edition, so it belongs to the next one.
-    drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    drawn_at: ColumnElement[datetime | None] = Column(UTCDateTime())
 
 
 class EditionArticle(Base):
@@ -96,11 +98,11 @@ class EditionArticle(Base):
 
     __tablename__ = "edition_articles"
 
-    edition_id: Mapped[int] = mapped_column(
-        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    edition_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
     )
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    article_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
     )
 
 
@@ -118,21 +120,25 @@ class Delivery(Base):
         Index("ix_deliveries_edition", "edition_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey(Subscriber.id, ondelete="CASCADE"))
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    edition_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("editions.id", ondelete="CASCADE"), nullable=False
+    )
+    subscriber_id: ColumnElement[int] = Column(
+        Integer, ForeignKey(Subscriber.id, ondelete="CASCADE"), nullable=False
+    )
     # pending → claimed → sent | rejected | skipped | failed; see digest.store.deliveries.
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    provider_message_id: Mapped[str | None] = mapped_column(String(200))
-    error: Mapped[str | None] = mapped_column(Text)
-    claimed_by: Mapped[str | None] = mapped_column(String(100))
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: ColumnElement[str] = Column(String(16), default="pending", nullable=False)
+    attempts: ColumnElement[int] = Column(Integer, default=0, nullable=False)
+    provider_message_id: ColumnElement[str | None] = Column(String(200))
+    error: ColumnElement[str | None] = Column(Text)
+    claimed_by: ColumnElement[str | None] = Column(String(100))
+    claimed_at: ColumnElement[datetime | None] = Column(UTCDateTime())
+    updated_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
     # After a temporary failure: not claimed again before retry_at; given up (failed) once
     # failing_since is older than send.retry_window.
-    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retry_at: ColumnElement[datetime | None] = Column(UTCDateTime())
+    failing_since: ColumnElement[datetime | None] = Column(UTCDateTime())
 
 
 class EditionEvent(Base):
@@ -141,13 +147,15 @@ class EditionEvent(Base):
     __tablename__ = "edition_events"
     __table_args__ = (Index("ix_edition_events_edition", "edition_id", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
-    from_status: Mapped[str] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    edition_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("editions.id", ondelete="CASCADE"), nullable=False
+    )
+    from_status: ColumnElement[str] = Column(String(16), nullable=False)
+    to_status: ColumnElement[str] = Column(String(16), nullable=False)
+    actor: ColumnElement[str] = Column(String(200), nullable=False)
+    reason: ColumnElement[str] = Column(Text, default="", nullable=False)
+    at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class JobLock(Base):
@@ -155,9 +163,9 @@ class JobLock(Base):
 
     __tablename__ = "job_locks"
 
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(200))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    name: ColumnElement[str] = Column(String(200), primary_key=True)
+    owner: ColumnElement[str] = Column(String(200), nullable=False)
+    expires_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class ScheduleRun(Base):
@@ -166,12 +174,12 @@ class ScheduleRun(Base):
     __tablename__ = "schedule_runs"
     __table_args__ = (UniqueConstraint("job", "planned_for"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    job: Mapped[str] = mapped_column(String(200))
-    planned_for: Mapped[datetime] = mapped_column(UTCDateTime())
-    outcome: Mapped[str] = mapped_column(String(20))
-    message: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    job: ColumnElement[str] = Column(String(200), nullable=False)
+    planned_for: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    outcome: ColumnElement[str] = Column(String(20), nullable=False)
+    message: ColumnElement[str] = Column(Text, default="", nullable=False)
+    at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class ArticleAlias(Base):
@@ -179,13 +187,13 @@ class ArticleAlias(Base):
 
     __tablename__ = "article_aliases"
 
-    guid: Mapped[str] = mapped_column(String(2048), primary_key=True)
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    guid: ColumnElement[str] = Column(String(2048), primary_key=True)
+    article_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("articles.id", ondelete="CASCADE"), index=True, nullable=False
     )
-    url: Mapped[str | None] = mapped_column(String(2048))
-    source: Mapped[str] = mapped_column(String(200))
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    url: ColumnElement[str | None] = Column(String(2048))
+    source: ColumnElement[str] = Column(String(200), nullable=False)
+    seen_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class SourceState(Base):
@@ -193,16 +201,16 @@ class SourceState(Base):
 
     __tablename__ = "source_states"
 
-    name: Mapped[str] = mapped_column(String(63), primary_key=True)
-    etag: Mapped[str | None] = mapped_column(String(500))
-    last_modified: Mapped[str | None] = mapped_column(String(100))
-    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text)
-    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    name: ColumnElement[str] = Column(String(63), primary_key=True)
+    etag: ColumnElement[str | None] = Column(String(500))
+    last_modified: ColumnElement[str | None] = Column(String(100))
+    last_run_at: ColumnElement[datetime | None] = Column(UTCDateTime())
+    last_success_at: ColumnElement[datetime | None] = Column(UTCDateTime())
+    last_error_at: ColumnElement[datetime | None] = Column(UTCDateTime())
+    last_error: ColumnElement[str | None] = Column(Text)
+    consecutive_failures: ColumnElement[int] = Column(Integer, default=0, nullable=False)
     # The last run's counts, e.g. {"new": 3, "updated": 0, "duplicate": 1, "unchanged": 9}.
-    last_counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_counts: ColumnElement[dict[str, Any]] = Column(JSON, default=dict, nullable=False)
 
 
 class SourceRun(Base):
@@ -211,14 +219,14 @@ class SourceRun(Base):
     __tablename__ = "source_runs"
     __table_args__ = (Index("ix_source_runs_source", "source", "id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(63))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    new: Mapped[int] = mapped_column(Integer, default=0)
-    updated: Mapped[int] = mapped_column(Integer, default=0)
-    duplicate: Mapped[int] = mapped_column(Integer, default=0)
-    unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    source: ColumnElement[str] = Column(String(63), nullable=False)
+    at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    new: ColumnElement[int] = Column(Integer, default=0, nullable=False)
+    updated: ColumnElement[int] = Column(Integer, default=0, nullable=False)
+    duplicate: ColumnElement[int] = Column(Integer, default=0, nullable=False)
+    unchanged: ColumnElement[int] = Column(Integer, default=0, nullable=False)
+    error: ColumnElement[str | None] = Column(Text)
 
 
 class SendControl(Base):
@@ -226,12 +234,12 @@ class SendControl(Base):
 
     __tablename__ = "send_controls"
 
-    edition_id: Mapped[int] = mapped_column(
-        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    edition_id: ColumnElement[int] = Column(
+        Integer, ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
     )
-    state: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: ColumnElement[str] = Column(String(16), nullable=False)
+    actor: ColumnElement[str] = Column(String(200), nullable=False)
+    updated_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class StoryEdit(Base):
@@ -243,16 +251,16 @@ class StoryEdit(Base):
     __tablename__ = "story_edits"
     __table_args__ = (UniqueConstraint("newsletter", "number", "story_key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    newsletter: Mapped[str] = mapped_column(String(63))
-    number: Mapped[int] = mapped_column(Integer)
-    story_key: Mapped[int] = mapped_column(Integer)
-    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
-    removed: Mapped[bool] = mapped_column(Boolean, default=False)
-    headline: Mapped[str | None] = mapped_column(Text)
-    summary: Mapped[str | None] = mapped_column(Text)
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    newsletter: ColumnElement[str] = Column(String(63), nullable=False)
+    number: ColumnElement[int] = Column(Integer, nullable=False)
+    story_key: ColumnElement[int] = Column(Integer, nullable=False)
+    pinned: ColumnElement[bool] = Column(Boolean, default=False, nullable=False)
+    removed: ColumnElement[bool] = Column(Boolean, default=False, nullable=False)
+    headline: ColumnElement[str | None] = Column(Text)
+    summary: ColumnElement[str | None] = Column(Text)
     # Corrections to grouping: the article stands alone, or its story joins `merge_into`'s.
-    split: Mapped[bool] = mapped_column(Boolean, default=False)
-    merge_into: Mapped[int | None] = mapped_column(Integer)
-    actor: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    split: ColumnElement[bool] = Column(Boolean, default=False, nullable=False)
+    merge_into: ColumnElement[int | None] = Column(Integer)
+    actor: ColumnElement[str] = Column(String(200), nullable=False)
+    updated_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)

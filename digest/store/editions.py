@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from digest.core.errors import DigestError
 from digest.core.models import Edition, EditionArticle
@@ -29,7 +30,7 @@ class EditionRow:
     scheduled_for: datetime | None = None
 
 
-def _row(r: Edition) -> EditionRow:
+def _row(r: Row[Any]) -> EditionRow:
     return EditionRow(
         id=r.id,
         newsletter=r.newsletter,
@@ -61,7 +62,7 @@ def get_edition(conn: Connection, newsletter: str, number: int | None = None) ->
         query.where(Edition.number == number) if number else query.order_by(Edition.number.desc())
     )
     row = conn.execute(query.limit(1)).first()
-    return _row(row) if row else None  # type: ignore[arg-type]
+    return _row(row) if row else None
 
 
 def open_edition(conn: Connection, newsletter: str) -> EditionRow | None:
@@ -72,7 +73,7 @@ def open_edition(conn: Connection, newsletter: str) -> EditionRow | None:
         .order_by(Edition.number.desc())
         .limit(1)
     ).first()
-    return _row(row) if row else None  # type: ignore[arg-type]
+    return _row(row) if row else None
 
 
 def next_number(conn: Connection, newsletter: str) -> int:
@@ -138,7 +139,7 @@ def list_editions(conn: Connection, newsletter: str, limit: int = 50) -> list[Ed
         .order_by(Edition.number.desc())
         .limit(limit)
     ).all()
-    return [_row(r) for r in rows]  # type: ignore[arg-type]
+    return [_row(r) for r in rows]
 
 
 def lock(conn: Connection, edition_id: int) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, Column, ColumnElement, Index, Integer, String, Text
 
 from digest.core.models import Base
 from subscribers.sqltypes import UTCDateTime
@@ -16,14 +15,14 @@ class WebUser(Base):
 
     __tablename__ = "web_users"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(100), unique=True)
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    username: ColumnElement[str] = Column(String(100), unique=True, nullable=False)
     # argon2id hash in PHC string form; the parameters travel with the hash.
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
-    email: Mapped[str] = mapped_column(String(320), default="")
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    password_hash: ColumnElement[str] = Column(String(255), nullable=False)
+    role: ColumnElement[str] = Column(String(16), nullable=False)
+    email: ColumnElement[str] = Column(String(320), default="", nullable=False)
+    disabled: ColumnElement[bool] = Column(Boolean, default=False, nullable=False)
+    created_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class WebSession(Base):
@@ -32,12 +31,12 @@ class WebSession(Base):
 
     __tablename__ = "web_sessions"
 
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    token_hash: ColumnElement[str] = Column(String(64), primary_key=True)
+    user_id: ColumnElement[int] = Column(Integer, index=True, nullable=False)
     # The CSRF tokens of this session's forms derive from it.
-    nonce: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    nonce: ColumnElement[str] = Column(String(64), nullable=False)
+    created_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    seen_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class AuditEntry(Base):
@@ -46,12 +45,12 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_at", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(100))
-    target: Mapped[str] = mapped_column(String(300), default="")
-    detail: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
+    actor: ColumnElement[str] = Column(String(200), nullable=False)
+    action: ColumnElement[str] = Column(String(100), nullable=False)
+    target: ColumnElement[str] = Column(String(300), default="", nullable=False)
+    detail: ColumnElement[str] = Column(Text, default="", nullable=False)
+    at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
 
 
 class ProviderEvent(Base):
@@ -60,14 +59,14 @@ class ProviderEvent(Base):
     __tablename__ = "provider_events"
     __table_args__ = (Index("ix_provider_events_edition", "edition_id", "event"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: ColumnElement[int] = Column(Integer, primary_key=True)
     # SendGrid's sg_event_id: unique, so a replayed or retried batch stores nothing twice.
-    event_id: Mapped[str] = mapped_column(String(200), unique=True)
-    event: Mapped[str] = mapped_column(String(32))
-    email: Mapped[str] = mapped_column(String(320), default="")
-    delivery_id: Mapped[int | None] = mapped_column(Integer)
-    edition_id: Mapped[int | None] = mapped_column(Integer)
-    subscriber_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event_id: ColumnElement[str] = Column(String(200), unique=True, nullable=False)
+    event: ColumnElement[str] = Column(String(32), nullable=False)
+    email: ColumnElement[str] = Column(String(320), default="", nullable=False)
+    delivery_id: ColumnElement[int | None] = Column(Integer)
+    edition_id: ColumnElement[int | None] = Column(Integer)
+    subscriber_id: ColumnElement[int | None] = Column(Integer, index=True)
+    reason: ColumnElement[str] = Column(Text, default="", nullable=False)
+    occurred_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
+    received_at: ColumnElement[datetime] = Column(UTCDateTime(), nullable=False)
