@@ -243,6 +243,13 @@ def test_starting_a_command_imports_only_what_it_uses(tmp_path: Path) -> None:
         "            'subscribers.export'} & set(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+    # The tables are Core tables: no command loads SQLAlchemy's ORM.
+    probe = (
+        "import digest.cli.send_cmd, digest.cli.subscribers_cmd, digest.pipeline, sys\n"
+        "import digest.web.models\n"
+        "assert 'sqlalchemy.orm' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True)
     # They come with the commands that use them.
     assert "trafilatura" in _imported("import digest.cli.articles")
     # A database already at head opens without alembic; a new one is migrated with it.
