@@ -5,6 +5,10 @@ rows as objects, so it has no use for the ORM's mapping; importing it cost every
 tenth of its start-up. A class body lists Columns (the attribute names are the column names)
 and `__table_args__` (constraints, indexes); the class becomes a Table of its base's metadata,
 and Core statements take the class wherever they take a table (`insert(Subscriber)`).
+
+Columns are annotated `ColumnElement[T]` (`email: ColumnElement[str] = Column(...)`):
+SQLAlchemy's typing reads a Column taken from a class as `Never`, to keep plain column
+holders from passing for mapped classes, so the annotation says what the code uses it as.
 """
 
 from __future__ import annotations
