@@ -12,6 +12,7 @@ from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime, make_msgid
 from typing import NamedTuple
 
+from digest.core.slots import SLOT_NAMES
 from digest.email.render import RenderedEdition
 
 
@@ -92,15 +93,19 @@ class Recipient(NamedTuple):
     # caller gives a page that needs none.
     preferences_url: str = ""
 
+    def slots(self) -> tuple[str, str, str, str]:
+        """The slot values in SLOT_NAMES order: first name, email, unsubscribe, preferences."""
+        words = self.name.split()
+        return (
+            words[0] if words else "there",
+            self.email,
+            self.unsubscribe_url,
+            self.preferences_url or self.unsubscribe_url,
+        )
+
     def slot_values(self) -> dict[str, str]:
-        """The values of the template slots for this recipient."""
-        first = self.name.split()[0] if self.name.split() else "there"
-        return {
-            "first_name": first,
-            "email": self.email,
-            "unsubscribe_url": self.unsubscribe_url,
-            "preferences_url": self.preferences_url or self.unsubscribe_url,
-        }
+        """The values of the template slots for this recipient, by slot name."""
+        return dict(zip(SLOT_NAMES, self.slots(), strict=True))
 
 
 def list_unsubscribe_headers(url: str, mailto: str) -> dict[str, str]:

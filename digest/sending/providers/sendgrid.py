@@ -26,6 +26,7 @@ from python_http_client.exceptions import HTTPError  # type: ignore[import-untyp
 from sendgrid import SendGridAPIClient
 
 from digest.core.errors import ConfigError, SendError
+from digest.core.slots import SLOT_NAMES
 from digest.email.message import PreparedEdition, Recipient, clean_header, list_unsubscribe_headers
 from digest.sending.providers.base import (
     Mailer,
@@ -92,7 +93,6 @@ def personalization(edition: PreparedEdition, r: Recipient) -> dict[str, Any]:
     return found
 
 
-_SLOTS = ("first_name", "email", "unsubscribe_url", "preferences_url")
 _SPECIAL = re.compile("[&<>\"']").search  # what html.escape changes
 
 
@@ -113,9 +113,9 @@ def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) 
     # part, then HTML part), the delivery id, then the headers.
     row = (
         '{"to": [%s], "substitutions": {'
-        + ", ".join(_quote(_text_key(k)) + ": %s" for k in _SLOTS)
+        + ", ".join(_quote(_text_key(k)) + ": %s" for k in SLOT_NAMES)
         + ", "
-        + ", ".join(_quote(_html_key(k)) + ": %s" for k in _SLOTS)
+        + ", ".join(_quote(_html_key(k)) + ": %s" for k in SLOT_NAMES)
         + '}, "custom_args": {"digest_delivery_id": "%d"}'
         + tail
         + "}"
@@ -123,15 +123,12 @@ def personalizations_json(edition: PreparedEdition, batch: Sequence[Recipient]) 
     other = f", <{mailto}>"
     parts = []
     for r in batch:
-        # Recipient.slot_values, without a dict per reader.
-        name, email, url = r.name, r.email, r.unsubscribe_url
-        prefs = r.preferences_url or url
-        words = name.split()
-        first = words[0] if words else "there"
+        first, email, url, prefs = r.slots()  # no dict per reader
+        name = r.name
         if name:
             # _name without its regex when nothing in the name needs cleaning (the usual case).
             simple = name.isprintable() and ";" not in name and "," not in name
-            name = " ".join(words) if simple else _name(name)
+            name = " ".join(name.split()) if simple else _name(name)
         q_email = _quote(email)
         to = (
             f'{{"email": {q_email}, "name": {_quote(name)}}}' if name else f'{{"email": {q_email}}}'
