@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
@@ -93,23 +93,34 @@ class LinkSigner:
             raise InvalidToken("invalid or expired link") from None
 
 
-def _mac(serializer: URLSafeSerializer) -> hmac.HMAC:
-    """The HMAC state itsdangerous signs `serializer`'s tokens with (its newest key)."""
-    return hmac.new(serializer.make_signer().derive_key(), digestmod=hashlib.sha256)
+def _mac(serializer: URLSafeSerializer) -> tuple[Any, Any]:
+    """HMAC-SHA256 with the key itsdangerous signs `serializer`'s tokens with (its newest).
+
+    Kept as the two keyed SHA-256 states of RFC 2104 (inner, outer): copying two hashlib
+    states costs half of what copying an hmac.HMAC does, once per reader of a send.
+    """
+    # The derived key is itself a SHA-256 digest, shorter than a block: padded, not hashed.
+    key = serializer.make_signer().derive_key().ljust(hashlib.sha256().block_size, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    return inner, outer
 
 
-def _fast_tokens(base: hmac.HMAC, tail: str) -> Callable[[int], str]:
+def _fast_tokens(mac: tuple[Any, Any], tail: str) -> Callable[[int], str]:
     """Tokens of the payload `[subscriber_id` + `tail`, exactly as itsdangerous makes them.
 
     Same compact JSON, same HMAC-SHA256 signature, never compressed (too short to gain, and
     the readers accept either form), so the `read_*` methods read them like any other.
     """
     encode = base64.urlsafe_b64encode
+    inner, outer = mac
 
     def token(subscriber_id: int) -> str:
         payload = encode(f"[{int(subscriber_id)}{tail}".encode()).rstrip(b"=")
-        mac = base.copy()
-        mac.update(payload)
-        return (payload + b"." + encode(mac.digest()).rstrip(b"=")).decode("ascii")
+        step = inner.copy()
+        step.update(payload)
+        last = outer.copy()
+        last.update(step.digest())
+        return (payload + b"." + encode(last.digest()).rstrip(b"=")).decode("ascii")
 
     return token

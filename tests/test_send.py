@@ -15,7 +15,7 @@ from digest.core.errors import NothingToSend
 from digest.core.models import Delivery, Edition
 from digest.ingest.service import ingest_path
 from digest.pipeline import prepare_draft, send
-from digest.store import deliveries
+from digest.store import claims, deliveries
 from subscribers.models import Membership
 from subscribers.store import add_subscriber
 from subscribers.suppression import suppress
@@ -91,7 +91,7 @@ def test_interrupted_send_resumes_without_doubles(ready: App) -> None:
 
         deliveries.plan(conn, edition.id, recipient_ids("weekly"), NOW)
         # A worker died an hour ago (its lease ran out) after claiming three rows.
-        claimed = deliveries.claim(conn, edition.id, "dead-worker", 3, NOW - timedelta(hours=1))
+        claimed = claims.claim(conn, edition.id, "dead-worker", 3, NOW - timedelta(hours=1))
         conn.execute(update(Edition).where(Edition.id == edition.id).values(status="sending"))
     assert len(claimed) == 3
     report = send(ready, "weekly")

@@ -27,7 +27,7 @@ from digest.sending import controls
 from digest.sending.endings import SendPaused
 from digest.sending.loop import Hooks
 from digest.sending.providers.sendgrid import SendgridMailer
-from digest.store import deliveries
+from digest.store import claims, deliveries
 from subscribers.models import Subscriber
 from subscribers.store import recipient_ids
 from tests.conftest import NOW
@@ -111,7 +111,7 @@ def _plan_with_claims(app: App, worker: str, claimed_at: Any, n: int) -> int:
     edition = prepare_draft(app, "weekly", NOW)
     with app.engine.begin() as conn:
         deliveries.plan(conn, edition.id, recipient_ids("weekly"), NOW)
-        deliveries.claim(conn, edition.id, worker, n, claimed_at)
+        claims.claim(conn, edition.id, worker, n, claimed_at)
         conn.execute(update(Edition).where(Edition.id == edition.id).values(status="sending"))
     return edition.id
 

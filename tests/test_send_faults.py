@@ -26,7 +26,7 @@ from digest.core.models import Delivery, Edition
 from digest.pipeline import prepare_draft, send
 from digest.sending.endings import SendFailed, SendUncertain
 from digest.sending.loop import Hooks
-from digest.store import deliveries, delivery_lists, editions
+from digest.store import claims, deliveries, delivery_lists, editions
 from subscribers.ops import unsubscribe
 from subscribers.store import lookup, recipient_ids
 from subscribers.suppression import suppress
@@ -317,7 +317,7 @@ def test_five_thousand_uncertain_are_all_listed(
     with app.engine.begin() as conn:
         # A worker elsewhere claimed them all two hours ago and was never heard from again.
         deliveries.plan(conn, edition.id, recipient_ids("weekly"), NOW)
-        deliveries.claim(conn, edition.id, "elsewhere:1:gone", 5000, NOW - timedelta(hours=2))
+        claims.claim(conn, edition.id, "elsewhere:1:gone", 5000, NOW - timedelta(hours=2))
         conn.execute(update(Edition).where(Edition.id == edition.id).values(status="sending"))
     with pytest.raises(SendUncertain, match="5000 deliveries are uncertain"):
         send(app, "weekly")

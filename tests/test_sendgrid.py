@@ -256,6 +256,8 @@ def test_personalizations_written_as_text_match_the_dicts_encoded() -> None:
         Recipient(3, 12, "c@example.com", "  ", "https://n.example/u/x3", "https://p/3"),
         Recipient(4, 13, "é@exämple.com", 'Zoë "Z" <b>, & ; co\n', "https://n/u/?a=1&b=<2>"),
         Recipient(5, 14, "d@example.com", "\u2028\x00 Bob\t", 'https://n/u/\\"x'),
+        Recipient(6, 15, "o'neil@example.com", "Pat", "https://n.example/u/x6"),
+        Recipient(7, 16, "e@example.com", "Al", "https://n/u/x7", "https://p/?a>b"),
     ]
     for copy in (edition, replace(edition, transactional=True)):
         expected = json.dumps([personalization(copy, r) for r in readers])

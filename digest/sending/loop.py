@@ -31,7 +31,7 @@ from digest.sending.providers.base import Mailer, Outcome, ProviderUnavailable, 
 from digest.sending.retries import Outage, RetryPolicy
 from digest.sending.stopping import Stop
 from digest.sending.throttle import TokenBucket
-from digest.store import decisions, deliveries, sendctl
+from digest.store import claims, decisions, deliveries, sendctl
 from subscribers.store import deliverable, topics_for
 from subscribers.tokens import LinkSigner
 
@@ -142,9 +142,11 @@ def run_send(
     # reader's preferences page (see subscribers.tokens).
     token = signer.unsubscribe_tokens(edition.newsletter, edition.edition_id)
     leave, manage = f"{base_url}/u/", f"{base_url}/preferences/"
-    still_member = deliverable(edition.newsletter)
+    claim = claims.Claimer(
+        engine.dialect.name, edition.edition_id, worker, size, still=deliverable(edition.newsletter)
+    )
 
-    def recipient(c: deliveries.Claimed) -> Recipient:
+    def recipient(c: claims.Claimed) -> Recipient:
         signed = token(c.subscriber_id)
         return Recipient(
             c.delivery_id, c.subscriber_id, c.email, c.name, leave + signed, manage + signed
@@ -211,9 +213,7 @@ def run_send(
                 return None
             # The claim is the last look: it reads, in the same statement, who is still an
             # active, unsuppressed member; nothing waits between it and the provider call.
-            claimed = deliveries.claim(
-                conn, edition.edition_id, worker, size, now(), after, still=still_member
-            )
+            claimed = claim(conn, now(), after)
             gone = [c.delivery_id for c in claimed if not c.deliverable]
             reasons.update(
                 dict.fromkeys(gone, "left the list (unsubscribed, suppressed or erased)")

@@ -13,16 +13,17 @@ pending → cancelled when the operator cancels the send
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    String,
+    Text,
     and_,
-    any_,
     bindparam,
     case,
     func,
@@ -33,11 +34,11 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, Update
 
 from digest.core.models import Delivery
-from subscribers.idset import among
-from subscribers.models import Subscriber
+from subscribers.idset import among, among_param, ids_text
+from subscribers.sqltypes import UTCDateTime
 
 FINAL = ("sent", "rejected", "failed", "skipped", "cancelled")
 UNFINISHED = ("pending", "retrying", "claimed", "uncertain")
@@ -148,102 +149,6 @@ def recover_claimed(conn: Connection, edition_id: int, resend_safe: bool, now: d
     return recover_expired(conn, edition_id, resend_safe, now, timedelta(seconds=-1))
 
 
-class Claimed(NamedTuple):
-    """A claimed delivery: who it is for, and whether they may still be sent to."""
-
-    delivery_id: int
-    subscriber_id: int
-    email: str
-    name: str
-    deliverable: bool = True
-    attempts: int = 1
-
-
-def claim(
-    conn: Connection,
-    edition_id: int,
-    worker: str,
-    size: int,
-    now: datetime,
-    after: int = 0,
-    still: ColumnElement[bool] | None = None,
-) -> list[Claimed]:
-    """Mark the next `size` pending rows after id `after` claimed; returns them in id order.
-
-    A worker passes the last id it claimed as `after`, so it does not walk again over the
-    rows it and others have done (no index holds the status); `after=0` looks from the
-    edition's first row, for rows that went back to pending. `still`, a condition on the
-    subscriber, is answered for each row (false: they left the list after planning). On
-    PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take disjoint
-    batches without waiting on each other; SQLite serialises writers anyway.
-    """
-    # One statement that changes only rows still pending and returns exactly those, so two
-    # claimers (threads or processes) can never both get a row.
-    pick = (
-        select(Delivery.id)
-        .where(
-            Delivery.edition_id == edition_id,
-            Delivery.id > after,
-            Delivery.status == "pending",
-            or_(Delivery.retry_at.is_(None), Delivery.retry_at <= now),
-        )
-        .order_by(Delivery.id)
-        .limit(size)
-    )
-    values = {
-        "status": "claimed",
-        "claimed_by": worker,
-        "claimed_at": now,
-        "updated_at": now,
-        "attempts": Delivery.attempts + 1,
-    }
-    wanted = (
-        Delivery.id,
-        Delivery.subscriber_id,
-        Subscriber.email,
-        Subscriber.name,
-        true() if still is None else still,
-        Delivery.attempts,
-    )
-    if conn.dialect.name == "postgresql":
-        # Lock first, then update: PostgreSQL may run an IN (… LIMIT n) subquery more than
-        # once inside an UPDATE, which would claim more than n rows; ARRAY(SELECT …) is run
-        # once, and its ids then drive the update through the primary key. The update reads
-        # the readers' addresses (and `still`) in the same statement.
-        locked = func.array(pick.with_for_update(skip_locked=True).scalar_subquery())
-        rows = conn.execute(
-            update(Delivery)
-            .where(Delivery.id == any_(locked), Subscriber.id == Delivery.subscriber_id)
-            .values(values)
-            .returning(*wanted)
-        ).all()
-        return sorted(_claimed(rows))
-    ids = (
-        conn.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(pick.scalar_subquery()), Delivery.status == "pending")
-            .values(values)
-            .returning(Delivery.id)
-        )
-        .scalars()
-        .all()
-    )
-    if not ids:
-        return []
-    # SQLite's RETURNING cannot name another table's columns: the addresses come apart.
-    rows = conn.execute(
-        select(*wanted)
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(among(conn, Delivery.id, ids))
-        .order_by(Delivery.id)
-    ).all()
-    return _claimed(rows)
-
-
-def _claimed(rows: Sequence[Any]) -> list[Claimed]:
-    return [Claimed(d, s, e, n or "", bool(ok), a) for d, s, e, n, ok, a in rows]
-
-
 def release(conn: Connection, ids: Sequence[int], worker: str, now: datetime) -> None:
     """Claimed rows that were never handed to the provider go back to pending, uncounted."""
     if not ids:
@@ -318,17 +223,38 @@ def _mark_group(
     error: str | None,
     worker: str | None,
 ) -> None:
-    condition: ColumnElement[bool] = among(conn, Delivery.id, ids)
+    dialect = conn.dialect.name
+    params = {
+        "b_ids": ids_text(dialect, ids),
+        "b_status": status,
+        "b_now": now,
+        "b_pid": provider_id,
+        "b_err": error,
+    }
     if worker is not None:
+        params["b_worker"] = worker
+    conn.execute(_group_update(dialect, worker is not None), params)
+
+
+@functools.cache
+def _group_update(dialect: str, owned: bool) -> Update:
+    """The statement of _mark_group, built once per dialect: a send runs it for every batch."""
+    condition = among_param(dialect, Delivery.id, bindparam("b_ids", type_=String))
+    if owned:
         condition = and_(
             condition,
-            Delivery.claimed_by == worker,
+            Delivery.claimed_by == bindparam("b_worker", type_=String),
             Delivery.status.in_(("claimed", "uncertain")),
         )
-    conn.execute(
+    return (
         update(Delivery)
         .where(condition)
-        .values(status=status, updated_at=now, provider_message_id=provider_id, error=error)
+        .values(
+            status=bindparam("b_status", type_=String),
+            updated_at=bindparam("b_now", type_=UTCDateTime()),
+            provider_message_id=bindparam("b_pid", type_=String),
+            error=bindparam("b_err", type_=Text),
+        )
     )
 
 
