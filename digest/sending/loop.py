@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from digest.core import leases, workers
+from digest.core import leases, memory, workers
 from digest.core.errors import SendError
 from digest.core.workers import is_dead, worker_id
 from digest.email.message import PreparedEdition, Recipient
@@ -118,6 +118,7 @@ def run_send(
     halt = threading.Event()  # one thread failed or gave up: the others stop too
     lock_name = f"send:{edition.edition_id}"
     single = engine.dialect.name != "postgresql"
+    memory.keep_freed_memory()  # each batch reuses what the one before freed
     workers.mark_active(worker)
     if single and not leases.take(engine, lock_name, worker, now(), opts.lease):
         workers.mark_done(worker)
