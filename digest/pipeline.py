@@ -31,10 +31,8 @@ from digest.sending.loop import Hooks, SendOptions, SendSummary, run_send
 from digest.sending.planning import Planner
 from digest.sending.providers import SendResult, create_mailer
 from digest.sending.retries import RetryPolicy
-from digest.store import deliveries, editions, story_edits
-from digest.store.articles import articles_since, carried_article_ids, last_drawn_at
+from digest.store import deliveries, editions
 from digest.store.editions import EditionRow
-from digest.stories.select import History, select_articles, window_start
 from subscribers.addresses import normalise_email
 from subscribers.store import members_after, recipient_ids
 
@@ -66,6 +64,16 @@ def prepare_draft(
             return current
         if current is not None and current.content.edited and not rebuild:
             return current
+        # Choosing articles, grouping, summarising and building are imported only when a
+        # draft is built: a send of an approved edition (and every other command) starts
+        # without them.
+        from digest.editions.build import build_edition
+        from digest.store import story_edits
+        from digest.store.articles import articles_since, carried_article_ids, last_drawn_at
+        from digest.stories.abstractive import make_summarizer
+        from digest.stories.assemble import make_stories
+        from digest.stories.select import History, select_articles, window_start
+
         history = History(
             frozenset(carried_article_ids(conn, newsletter, not settings.repeat_partly_sent)),
             last_drawn_at(conn, newsletter, not settings.repeat_partly_sent),
@@ -79,12 +87,6 @@ def prepare_draft(
                 "last edition",
                 hint="ingest articles first (`digest ingest PATH`), or widen window_days",
             )
-        # Grouping, summarising and building are imported only when a draft is built: a send
-        # of an approved edition (and every other command) starts without them.
-        from digest.editions.build import build_edition
-        from digest.stories.abstractive import make_summarizer
-        from digest.stories.assemble import make_stories
-
         number = current.number if current else editions.next_number(conn, newsletter)
         changes = story_edits.edits_for(conn, newsletter, number)
         groups = make_stories(

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from digest.editions.build import EditionContent, build_edition
+from digest.editions.build import build_edition
+from digest.editions.content import EditionContent
 from digest.settings import NewsletterSettings
 from digest.store.articles import ArticleRecord
 from digest.stories.assemble import StoryGroup

@@ -13,7 +13,7 @@ from lxml import html as lxml_html
 
 from digest.core.errors import TemplateError
 from digest.core.templating import plaintext, sanitize, template_env
-from digest.editions.build import EditionContent, Section
+from digest.editions.content import EditionContent, Section
 from digest.email.checks import GMAIL_CLIP_BYTES, check_email
 from digest.email.message import PreparedEdition, Recipient, compose
 from digest.email.render import VariantRenderer, render_edition, variant

@@ -12,7 +12,8 @@ from lxml import html as lxml_html
 
 from digest.core.sentences import split_sentences
 from digest.core.templating import template_env
-from digest.editions.build import EditionContent, build_edition, preheader
+from digest.editions.build import build_edition, preheader
+from digest.editions.content import EditionContent
 from digest.email.message import PreparedEdition, Recipient, clean_header, compose
 from digest.email.render import render_edition
 from digest.settings import NewsletterSettings

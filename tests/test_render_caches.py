@@ -170,7 +170,7 @@ def test_the_key_covers_edition_context_and_every_template_file(
 
 
 @pytest.mark.parametrize("rendered_by", ["preview", "approve"])
-def test_a_send_after_a_preview_or_an_approval_loads_no_template_or_css_library(
+def test_a_send_after_a_preview_or_an_approval_loads_no_template_css_or_building_code(
     config_file: Path, db_url: str, tmp_path: Path, isolated: Path, rendered_by: str
 ) -> None:
     cfg = ["--config", str(config_file), "--database-url", db_url]
@@ -187,9 +187,16 @@ def test_a_send_after_a_preview_or_an_approval_loads_no_template_or_css_library(
         shutil.rmtree(isolated / "cache" / "rendered")
         run("edition", "approve", "weekly")
         assert list((isolated / "cache" / "rendered").glob("*.json"))
+    # A draft (auto approval) is built again from the latest articles before it goes out;
+    # an approved edition goes as it is, without the modules that build one.
+    building = (
+        ("digest.editions.build", "digest.stories.assemble", "digest.stories.select")
+        if rendered_by == "approve"
+        else ()
+    )
     probe = (
         "import atexit, sys\n"
-        "heavy = ('jinja2', 'premailer', 'cssutils', 'lxml', 'nh3')\n"
+        f"heavy = ('jinja2', 'premailer', 'cssutils', 'lxml', 'nh3', *{building!r})\n"
         "atexit.register(lambda: print('loaded:', [m for m in heavy if m in sys.modules]))\n"
         "from digest.cli import main\n"
         f"sys.argv = ['digest', *{cfg!r}, 'send', 'weekly']\n"

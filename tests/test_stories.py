@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 
 from digest.core.sentences import split_sentences
-from digest.editions.build import EditionContent, build_edition
+from digest.editions.build import build_edition
+from digest.editions.content import EditionContent
 from digest.settings import NewsletterSettings, StoriesSettings
 from digest.store.articles import ArticleRecord
 from digest.stories.assemble import Changes, Edit, lead_order, make_stories, story_summary

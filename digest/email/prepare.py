@@ -16,7 +16,7 @@ from typing import Any
 from digest.core.app import App
 from digest.core.resources import templates_dir
 from digest.core.scripts import direction
-from digest.editions.build import EditionContent
+from digest.editions.content import EditionContent
 from digest.email.inlined import cached_inline
 from digest.email.message import PreparedEdition
 from digest.email.render import RenderedEdition, VariantRenderer, render_edition

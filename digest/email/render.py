@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from digest.core.slots import SlotTemplate
-from digest.editions.build import EditionContent, preheader, ranked_stories
+from digest.editions.content import EditionContent, ranked_stories
 
 if TYPE_CHECKING:
     import jinja2
@@ -78,6 +78,10 @@ def variant(content: EditionContent, topics: Iterable[str] | None) -> EditionCon
         return content
     # The subject and preheader must name what this reader gets, not stories cut from
     # their copy: a subject naming the edition's top story names this copy's top one instead.
+    # The builder's preheader, loaded only for a copy that leaves sections out: a send whose
+    # readers get the whole edition starts without the edition builder's modules.
+    from digest.editions.build import preheader
+
     carried = sorted((st for sec in kept for st in sec.stories), key=lambda st: st.rank)
     subject = content.subject
     top = ranked_stories(content)

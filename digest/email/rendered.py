@@ -19,7 +19,7 @@ from typing import Any
 import digest
 from digest.core import filecache
 from digest.core.slots import SlotTemplate
-from digest.editions.build import EditionContent
+from digest.editions.content import EditionContent
 from digest.email.render import RenderedEdition
 
 # What rendering gives: the edition, and the notes found in it (the email checks).

@@ -9,7 +9,7 @@ import jinja2
 
 from digest.core.errors import TemplateError
 from digest.core.resources import templates_dir
-from digest.editions.build import EditionContent, Link, Section, Story
+from digest.editions.content import EditionContent, Link, Section, Story
 from digest.email.checks import Finding, check_email
 from digest.email.message import Recipient
 from digest.email.render import render_edition

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from digest.core.errors import DigestError
 from digest.core.models import Edition, EditionArticle
-from digest.editions.build import EditionContent
+from digest.editions.content import EditionContent
 
 # Editions still in the newsletter's current cycle (see digest.editions.lifecycle).
 OPEN = ("draft", "approved", "sending", "failed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from digest.core.errors import DigestError
-from digest.editions.build import EditionContent, Section, Story
+from digest.editions.content import EditionContent, Section, Story
 
 
 def _story_at(content: EditionContent, sec: int, idx: int) -> tuple[Section, Story]:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from digest.core.keys import signing_keys
 from digest.core.models import Edition
-from digest.editions.build import EditionContent
+from digest.editions.content import EditionContent
 from digest.email.message import Recipient
 from digest.email.prepare import prepare
 from digest.sending.confirmations import send_confirmation, send_preferences_link

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Connection
 
 from digest.core.errors import DigestError
-from digest.editions.build import EditionContent
+from digest.editions.content import EditionContent
 from digest.editions.editorial import regroup_story
 from digest.pipeline import prepare_draft
 from digest.store import editions, story_edits
