@@ -156,10 +156,31 @@ def make(home: Path, db_url: str, url: str, **more: Any) -> App:
     return create_app(load_settings(config, overrides=overrides))
 
 
+@contextmanager
+def first_request_cpu() -> Iterator[list[float]]:
+    """This process's CPU time at the send's first provider request, once it is made."""
+    from digest.sending.providers import sendgrid
+
+    post, at = sendgrid.SendgridMailer._post, []
+
+    def first(self: Any, edition: Any, items: str) -> str:
+        if not at:
+            at.append(time.process_time())
+        return post(self, edition, items)
+
+    sendgrid.SendgridMailer._post = first  # type: ignore[method-assign]
+    try:
+        yield at
+    finally:
+        sendgrid.SendgridMailer._post = post  # type: ignore[method-assign]
+
+
 def end_to_end(db_url: str, n: int, label: str, concurrency: int = 1) -> float:
     """Plan + send n recipients with `concurrency` threads; prints and returns recipients/s.
 
     One thread is the default setting; more overlap the provider's latency at some CPU cost.
+    The CPU per reader is given from the first request on (what a send costs once started:
+    the issue's measure) and with planning and rendering the edition before it.
     """
     label = f"{label}, send.concurrency = {concurrency}"
     with fake_sendgrid() as url:
@@ -167,8 +188,9 @@ def end_to_end(db_url: str, n: int, label: str, concurrency: int = 1) -> float:
         fill(app, n)
         started = time.perf_counter()
         cpu = time.process_time()  # this process only: the fake's CPU is its own
-        report = send(app, "weekly")
-        cpu = time.process_time() - cpu
+        with first_request_cpu() as first:
+            report = send(app, "weekly")
+        end = time.process_time()
         elapsed = time.perf_counter() - started
         got = stats(url)
         app.close()
@@ -177,9 +199,10 @@ def end_to_end(db_url: str, n: int, label: str, concurrency: int = 1) -> float:
     assert got["recipients"] == n and got["max_per_recipient"] == 1, got
     print(
         f"  {label}: {n:,} recipients in {elapsed:.2f}s end to end (plan + render + send + "
-        f"ledger) = {rate:,.0f} recipients/s (target ≥ 20,000); {cpu:.2f} CPU-s in digest = "
-        f"{n / cpu:,.0f} recipients per CPU-second (target ≥ 40,000); "
-        f"{got['accepted']:,} accepted once each by the fake"
+        f"ledger) = {rate:,.0f} recipients/s (target ≥ 20,000); "
+        f"{n / (end - first[0]):,.0f} recipients per CPU-second in digest from the first "
+        f"request on (target ≥ 40,000), {n / (end - cpu):,.0f} with planning and rendering "
+        f"({end - cpu:.2f} CPU-s in all); {got['accepted']:,} accepted once each by the fake"
     )
     return rate
 
