@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.core.scripts import cut, direction, tokens, word_units
+from digest.core.direction import direction
+from digest.core.scripts import cut, tokens, word_units
 from digest.core.sentences import split_sentences
 from digest.ingest.records import derive_title
 from digest.stories.summarize import lead_summary, summarize

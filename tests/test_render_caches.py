@@ -190,7 +190,7 @@ def test_a_send_after_a_preview_or_an_approval_loads_no_template_css_or_building
     # A draft (auto approval) is built again from the latest articles before it goes out;
     # an approved edition goes as it is, without the modules that build one.
     building = (
-        ("digest.editions.build", "digest.stories.assemble", "digest.stories.select")
+        ("digest.editions.build", "digest.stories.select", "digest.core.scripts")
         if rendered_by == "approve"
         else ()
     )

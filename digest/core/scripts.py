@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from digest.core.direction import LETTER
+
 # Scripts written without spaces between words: Han, kana (and the half-width forms),
 # Thai, Lao, Khmer, Myanmar, plus CJK punctuation that sits inside such runs.
 UNSPACED_CLASS = (
@@ -20,10 +22,6 @@ UNSPACED_CLASS = (
 )
 _UNSPACED = re.compile(f"[{UNSPACED_CLASS}]")
 _UNSPACED_RUN = re.compile(f"[{UNSPACED_CLASS}]+")
-# Letters of the right-to-left scripts: Hebrew, Arabic (with its supplements and
-# presentation forms), Syriac, Thaana, N'Ko.
-_RTL_LETTER = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
-_LETTER = re.compile(r"[^\W\d_]")
 # A letter or digit of a spaced script; words are runs of them. A word as counted keeps
 # hyphenated compounds whole; a word as compared splits them.
 _SPACED = f"(?:(?![{UNSPACED_CLASS}])[^\\W_])+"
@@ -34,31 +32,6 @@ _PLAIN_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _PIECE = re.compile(rf"[{UNSPACED_CLASS}]|(?:(?![{UNSPACED_CLASS}])\S)+")
 _WIDE_END = re.compile("[。！？｡][」』）】〕]*$")
 _SOFT_BREAKS = (" ", "、", "，", "；")
-# Languages written right to left (ISO 639 codes in common use, and script subtags).
-RTL_LANGUAGES = frozenset(
-    [
-        "ar",
-        "arc",
-        "arz",
-        "ary",
-        "apc",
-        "ckb",
-        "dv",
-        "fa",
-        "he",
-        "iw",
-        "ks",
-        "mzn",
-        "ps",
-        "sd",
-        "syr",
-        "ug",
-        "ur",
-        "yi",
-        "ku-arab",
-        "pa-arab",
-    ]
-)
 # How many characters of an unspaced script stand for one word, for budgets and counts
 # (Chinese words average 1.5-2 characters; Japanese and Thai a little more).
 CHARS_PER_WORD = 2
@@ -77,28 +50,10 @@ def word_units(text: str) -> int:
     return len(_PLAIN_WORD.findall(text)) + -(-unspaced // CHARS_PER_WORD)
 
 
-def is_rtl_language(language: str | None) -> bool:
-    """Whether a BCP 47 tag names a language written right to left ('ar', 'he-IL', 'ku-Arab')."""
-    if not language:
-        return False
-    tag = language.lower().replace("_", "-")
-    return tag.split("-")[0] in RTL_LANGUAGES or any(
-        tag.startswith(code) for code in RTL_LANGUAGES if "-" in code
-    )
-
-
-def direction(language: str | None, text: str = "") -> str:
-    """'rtl' or 'ltr' for a block: the declared language decides, else most of its letters."""
-    if language:
-        return "rtl" if is_rtl_language(language) else "ltr"
-    letters = len(_LETTER.findall(text))
-    return "rtl" if letters and len(_RTL_LETTER.findall(text)) * 2 > letters else "ltr"
-
-
 def mostly_cased(text: str) -> bool:
     """Whether most letters have a case (Latin, Greek, Cyrillic): only then do capitals mean
     something, e.g. that a line with no lower-case letter is a menu or a name."""
-    letters = _LETTER.findall(text)
+    letters = LETTER.findall(text)
     cased = sum(1 for ch in letters if ch.isupper() or ch.islower())
     return bool(letters) and cased * 2 > len(letters)
 

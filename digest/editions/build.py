@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from digest.core.scripts import cut, direction
+from digest.core.direction import direction
+from digest.core.scripts import cut
 from digest.core.text import reading_minutes
 from digest.editions.content import EditionContent, LeftOut, Link, Section, Story
 from digest.settings import NewsletterSettings

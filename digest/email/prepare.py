@@ -14,8 +14,8 @@ from functools import partial
 from typing import Any
 
 from digest.core.app import App
+from digest.core.direction import direction
 from digest.core.resources import templates_dir
-from digest.core.scripts import direction
 from digest.editions.content import EditionContent
 from digest.email.inlined import cached_inline
 from digest.email.message import PreparedEdition
