@@ -10,9 +10,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
+# Our modules' bytecode, written here once: the install is editable, and where
+# PYTHONDONTWRITEBYTECODE is set Python would compile each of our modules again at every
+# start (about 60 ms of `digest send`'s start-up). Files changed since are compiled as usual.
+BYTECODE = $(BIN)/python -m compileall -q digest subscribers
+
 # Runtime install (what the demo needs); redone when the dependencies change.
 $(VENV)/.runtime: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) install -c constraints.txt -e .
+	$(BYTECODE)
 	@touch $@
 
 # Test install: runtime plus test and lint tools.
@@ -34,6 +40,7 @@ test: lint typecheck
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.dev
+	$(BYTECODE)
 	$(BIN)/python -m bench
 
 # The README's pictures (docs/images/), taken from the demo in Debian's chromium.
