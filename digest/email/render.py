@@ -76,12 +76,12 @@ def variant(content: EditionContent, topics: Iterable[str] | None) -> EditionCon
     kept = [s for s in content.sections if s.tag in wanted]
     if len(kept) == len(content.sections):
         return content
-    # The subject and preheader must name what this reader gets, not stories cut from
-    # their copy: a subject naming the edition's top story names this copy's top one instead.
     # The builder's preheader, loaded only for a copy that leaves sections out: a send whose
     # readers get the whole edition starts without the edition builder's modules.
     from digest.editions.build import preheader
 
+    # The subject and preheader must name what this reader gets, not stories cut from
+    # their copy: a subject naming the edition's top story names this copy's top one instead.
     carried = sorted((st for sec in kept for st in sec.stories), key=lambda st: st.rank)
     subject = content.subject
     top = ranked_stories(content)

@@ -67,8 +67,9 @@ class Claimer:
     subscriber, is answered for each row (false: they left the list after planning). On
     PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers take disjoint
     batches without waiting on each other; SQLite serialises writers anyway. The statements
-    are built once, with parameters for what changes between batches: building them cost
-    more than a thousand rows' worth of the database's work.
+    are built once, with parameters for what changes between batches, and their rows read as
+    the driver gives them: building them for each batch and processing the rows had cost a
+    third as much again as the database's own work (SQLite, batches of a thousand).
     """
 
     def __init__(
