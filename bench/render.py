@@ -115,7 +115,7 @@ def main() -> None:
     tags = [s.tag for s in content.sections]
     subsets = [[t for j, t in enumerate(tags) if mask >> j & 1] for mask in range(1, 16)]
     start = time.perf_counter()
-    variants = VariantRenderer(env, content, CONTEXT)
+    variants = VariantRenderer(content, lambda c: render_edition(env, c, CONTEXT))
     for _ in range(10):  # readers with the same topics share a render
         for topics in subsets:
             variants.render(topics)

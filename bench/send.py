@@ -161,7 +161,8 @@ def first_request_cpu() -> Iterator[list[float]]:
     """This process's CPU time at the send's first provider request, once it is made."""
     from digest.sending.providers import sendgrid
 
-    post, at = sendgrid.SendgridMailer._post, []
+    post = sendgrid.SendgridMailer._post
+    at: list[float] = []
 
     def first(self: Any, edition: Any, items: str) -> str:
         if not at:
@@ -293,7 +294,7 @@ def naive(db_url: str, sample: int, n: int, fast_rate: float) -> None:
             edition = open_edition(conn, "weekly")
         assert edition is not None
         prepared = prepare(app, edition)
-        from python_http_client.exceptions import HTTPError  # noqa: F401
+        from python_http_client.exceptions import HTTPError  # type: ignore[import-untyped]  # noqa: F401
         from sendgrid import SendGridAPIClient
 
         client = SendGridAPIClient(api_key="SG.test-key", host=url)
@@ -434,6 +435,30 @@ main()
 """
 
 
+def through_cli(db_url: str, n: int) -> None:
+    """`digest send` in a child process, as an operator runs it: CPU per reader after its
+    first request (what it costs once started) and the CPU it spent before that."""
+    with fake_sendgrid() as url:
+        home = Path(tempfile.mkdtemp())
+        app = make(home, db_url, url)
+        fill(app, n)
+        app.close()
+        out = home / "cpu.txt"
+        env = {**_child_env(home, db_url, url), "BENCH_OUT": str(out)}
+        subprocess.run(
+            [sys.executable, "-c", _CHILD, "send", "weekly"], cwd=ROOT, env=env,
+            capture_output=True, check=True,
+        )  # fmt: skip
+        got = stats(url)
+    assert got["recipients"] == n and got["max_per_recipient"] == 1, got
+    total, _, first = (float(x) for x in out.read_text().split())
+    print(
+        f"  SQLite through `digest send` (a child process): {n / (total - first):,.0f} readers "
+        f"per CPU-second after its first request (target ≥ 40,000); {first:.2f} CPU-s before "
+        f"it (planning {n:,} readers and rendering the edition included), {total:.2f} in all"
+    )
+
+
 def _workers(base: str, n: int, joiners: int) -> tuple[list[float], list[int], list[float]]:
     """Send n readers with `digest send` and `joiners` `--worker` processes on PostgreSQL.
 
@@ -481,7 +506,7 @@ def _workers(base: str, n: int, joiners: int) -> tuple[list[float], list[int], l
             got = stats(fake)
             assert got["recipients"] == n and got["max_per_recipient"] == 1, got
             with app.engine.connect() as conn:
-                sent_by = dict(
+                sent_by: dict[str, int] = dict(
                     conn.execute(
                         text(
                             "SELECT split_part(claimed_by, ':', 2), count(*) FROM deliveries "
@@ -503,13 +528,15 @@ def _workers(base: str, n: int, joiners: int) -> tuple[list[float], list[int], l
 
 def two_workers(base: str, n: int = 200_000) -> None:
     """Does a second `--worker` add throughput? Its share, and CPU per reader against one."""
-    [alone], _, _ = _workers(base, n, 0)
+    [alone], _, [ready] = _workers(base, n, 0)
     cpus, shares, starts = _workers(base, n, 1)
     split = " / ".join(f"{s / n:.0%}" for s in shares)
     # The second process's own start-up is a fixed cost, whatever the list's size.
     joined = sum(cpus) - starts[1]
     print(
-        f"  PostgreSQL, {n:,} readers: one `digest send` {alone:.2f} CPU-s; with a `--worker` "
+        f"  PostgreSQL, {n:,} readers: one `digest send` {alone:.2f} CPU-s "
+        f"({n / (alone - ready):,.0f} readers per CPU-second after its first request, "
+        f"{ready:.2f} CPU-s before it); with a `--worker` "
         f"beside it the shares are {split} (target 40-60% each) and together "
         f"{sum(cpus):.2f} CPU-s, {sum(cpus) / alone - 1:+.0%} CPU per reader against one "
         f"worker (target within 10%); {joined / alone - 1:+.0%} leaving out the second "
@@ -552,6 +579,7 @@ def main(argv: list[str] | None = None) -> None:
     end_to_end(f"sqlite:///{home / 'digest.db'}", args.n, "SQLite")
     home = Path(tempfile.mkdtemp())
     rate = end_to_end(f"sqlite:///{home / 'digest.db'}", args.n, "SQLite", 2)
+    through_cli(f"sqlite:///{Path(tempfile.mkdtemp()) / 'digest.db'}", args.n)
     if args.postgres:
         url, drop = postgres_url(args.postgres)
         try:

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering
@@ -54,7 +55,7 @@ def items_of(rows: Sequence[dict[str, str]]) -> list[Item]:
     ]
 
 
-def ours(rows: Sequence[dict[str, str]], **kwargs: float | bool) -> list[str]:
+def ours(rows: Sequence[dict[str, str]], **kwargs: Any) -> list[str]:
     """Story labels from digest's grouping."""
     labels = [""] * len(rows)
     for g, members in enumerate(group(items_of(rows), **kwargs)):
