@@ -411,7 +411,8 @@ def smtp_rate(count: int = 300) -> None:
     )
 
 
-# `digest ARGS` in a child that writes its CPU seconds and pid to BENCH_OUT as it exits.
+# `digest ARGS` in a child that writes to BENCH_OUT as it exits: its CPU seconds, its pid and
+# its CPU seconds at its first provider request (its start-up).
 _CHILD = """
 import atexit, os, resource, sys
 from digest.sending.providers import sendgrid
