@@ -221,25 +221,6 @@ def _child_env(home: Path, db_url: str, fake: str) -> dict[str, str]:
     }
 
 
-# Run as `digest send` in a child: at its first request, what the process has cost so far.
-_STARTUP = """
-import os, resource, sys
-from digest.sending.providers import sendgrid
-post = sendgrid.SendgridMailer._post
-def first(self, edition, items):
-    use = resource.getrusage(resource.RUSAGE_SELF)
-    hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]
-    with open(os.environ["BENCH_OUT"], "w") as out:
-        out.write(f"{use.ru_utime + use.ru_stime} {int(hwm) / 1024}")
-    sendgrid.SendgridMailer._post = post
-    return post(self, edition, items)
-sendgrid.SendgridMailer._post = first
-from digest.cli import main
-sys.argv = ["digest", "send", "weekly"]
-main()
-"""
-
-
 def startup(n: int = 2000, previewed: bool = False, runs: int = 3) -> None:
     """CPU and peak memory of `digest send` from process start to its first request; with
     `previewed`, after the edition was prepared once (as a preview, an approval on the command
@@ -270,10 +251,11 @@ def startup(n: int = 2000, previewed: bool = False, runs: int = 3) -> None:
             if not previewed:  # what the run before kept would make this one warm
                 shutil.rmtree(home / "cache", ignore_errors=True)
             subprocess.run(
-                [sys.executable, "-c", _STARTUP], cwd=ROOT, env=env, capture_output=True,
-                check=True,
+                [sys.executable, "-c", _CHILD, "send", "weekly"], cwd=ROOT, env=env,
+                capture_output=True, check=True,
             )  # fmt: skip
-            figures.append(tuple(float(x) for x in out.read_text().split()))
+            _, _, first, peak = (float(x) for x in out.read_text().split())
+            figures.append((first, peak))
     cpus, rss = sorted(c for c, _ in figures), max(r for _, r in figures)
     when = "after a preview or approval" if previewed else "nothing rendered before"
     print(
@@ -411,8 +393,8 @@ def smtp_rate(count: int = 300) -> None:
     )
 
 
-# `digest ARGS` in a child that writes to BENCH_OUT as it exits: its CPU seconds, its pid and
-# its CPU seconds at its first provider request (its start-up).
+# `digest ARGS` in a child that writes to BENCH_OUT as it exits: its CPU seconds, its pid, and
+# at its first provider request (the end of its start-up) its CPU seconds and peak RSS in MB.
 _CHILD = """
 import atexit, os, resource, sys
 from digest.sending.providers import sendgrid
@@ -421,14 +403,18 @@ first = []
 def cpu():
     use = resource.getrusage(resource.RUSAGE_SELF)
     return use.ru_utime + use.ru_stime
+def peak():
+    hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]
+    return int(hwm) / 1024
 def at_first(self, edition, items):
-    first.append(cpu())
+    first.extend((cpu(), peak()))
     sendgrid.SendgridMailer._post = post
     return post(self, edition, items)
 sendgrid.SendgridMailer._post = at_first
 def report():
+    start, mb = first or (cpu(), peak())
     with open(os.environ["BENCH_OUT"], "w") as out:
-        out.write(f"{cpu()} {os.getpid()} {first[0] if first else cpu()}")
+        out.write(f"{cpu()} {os.getpid()} {start} {mb}")
 atexit.register(report)
 from digest.cli import main
 sys.argv = ["digest", *sys.argv[1:]]
@@ -452,7 +438,7 @@ def through_cli(db_url: str, n: int) -> None:
         )  # fmt: skip
         got = stats(url)
     assert got["recipients"] == n and got["max_per_recipient"] == 1, got
-    total, _, first = (float(x) for x in out.read_text().split())
+    total, _, first, _ = (float(x) for x in out.read_text().split())
     print(
         f"  SQLite through `digest send` (a child process): {n / (total - first):,.0f} readers "
         f"per CPU-second after its first request (target ≥ 40,000); {first:.2f} CPU-s before "
@@ -518,7 +504,7 @@ def _workers(base: str, n: int, joiners: int) -> tuple[list[float], list[int], l
             app.close()
         cpus, shares, starts = [], [], []
         for out in outs:
-            cpu, pid, start = out.read_text().split()
+            cpu, pid, start, _ = out.read_text().split()
             cpus.append(float(cpu))
             shares.append(int(sent_by.get(pid, 0)))
             starts.append(float(start))
