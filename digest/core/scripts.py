@@ -1,10 +1,11 @@
-"""Writing systems: which text runs without spaces, which reads right to left, how to cut it.
+"""Writing systems: which text runs without spaces, how to count and cut it.
 
 Summaries, headlines and similarity all count "words". Chinese, Japanese, Thai, Lao, Khmer and
 Burmese write without spaces between words, so a space-split count calls a whole paragraph
 one word; Arabic and Hebrew read right to left and have no letter case. These helpers give the
 rest of the pipeline one answer for every script, from the characters alone (no model, no
-dictionary): unspaced runs are measured and compared by characters.
+dictionary): unspaced runs are measured and compared by characters. Which way a text reads
+is digest.core.direction's to say.
 """
 
 from __future__ import annotations
